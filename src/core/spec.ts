@@ -1,0 +1,197 @@
+import { monotonicFactory } from "ulid";
+import { z } from "zod";
+import { type Backoff, DEFAULT_BACKOFF, parseBackoff } from "./backoff.js";
+import { parseDuration } from "./duration.js";
+import { ValidationError } from "./errors.js";
+import { type PriorityInput, parsePriority, priorityRank } from "./priority.js";
+
+/** What a caller gives to add a job. Only `kind` is required. */
+export interface JobSpec<TPayload = unknown> {
+  kind: string;
+  payload?: TPayload;
+  queue?: string;
+  priority?: PriorityInput;
+  /** Run no earlier than this (epoch ms, Date or ISO text). */
+  runAt?: number | Date | string;
+  /** Run no earlier than this long from now (ms or "30s", "5m"…). */
+  delay?: number | string;
+  /** Ids of jobs that must complete first, or `ref`s of jobs earlier in the same addMany. */
+  dependsOn?: string[];
+  /** Attempts in all, including the first. Default 1: no retries. */
+  maxAttempts?: number;
+  backoff?: Backoff | string | { strategy?: string; base?: number | string; cap?: number | string; jitter?: number | boolean };
+  /** Per-attempt time limit (ms or "10m"); the handler's AbortSignal fires when it is reached. */
+  timeout?: number | string;
+  /** While a job with this key is queued, scheduled, blocked or running in the queue, adding another returns it. */
+  key?: string;
+  name?: string;
+  labels?: Record<string, string>;
+  /** A name other jobs of the same addMany can list in dependsOn. */
+  ref?: string;
+}
+
+/** A validated job, ready for the store. */
+export interface NewJob {
+  id: string;
+  queue: string;
+  kind: string;
+  payloadJson: string;
+  priority: number;
+  runAt: number;
+  dependsOn: string[];
+  maxAttempts: number;
+  backoff: Backoff;
+  timeoutMs: number | null;
+  key: string | null;
+  name: string | null;
+  labels: Record<string, string>;
+  escalatedFrom: string | null;
+}
+
+export const DEFAULT_QUEUE = "default";
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$/;
+const NAME_HINT = "1-128 characters: letters, digits and _ . : @ / - (starting with a letter or digit)";
+
+const nameField = z.string().regex(NAME_RE, NAME_HINT);
+
+const specSchema = z
+  .object({
+    kind: nameField,
+    payload: z.unknown().optional(),
+    queue: nameField.optional(),
+    priority: z.unknown().optional(),
+    runAt: z.union([z.number(), z.date(), z.string()]).optional(),
+    delay: z.union([z.number(), z.string()]).optional(),
+    dependsOn: z.array(z.string().min(1)).optional(),
+    maxAttempts: z.number().int().min(1).max(1000).optional(),
+    backoff: z.unknown().optional(),
+    timeout: z.union([z.number(), z.string()]).optional(),
+    key: z.string().min(1).max(512).optional(),
+    name: z.string().max(512).optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    ref: z.string().min(1).optional(),
+  })
+  .strict();
+
+const ulid = monotonicFactory();
+
+/** Time-sortable and unique: 48 bits of milliseconds, then 80 bits that grow within a millisecond. */
+export function newJobId(now = Date.now()): string {
+  return ulid(now).toLowerCase();
+}
+
+export function assertName(value: unknown, field: string): string {
+  if (typeof value !== "string" || !NAME_RE.test(value)) {
+    throw new ValidationError(field, `${JSON.stringify(value)} is not a valid name; use ${NAME_HINT}`);
+  }
+  return value;
+}
+
+function zodToValidation(err: z.ZodError, prefix: string): ValidationError {
+  const issue = err.issues[0]!;
+  const path = [prefix, ...issue.path.map(String)].filter(Boolean).join(".");
+  if (issue.code === "unrecognized_keys") {
+    return new ValidationError(
+      prefix,
+      `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; allowed: ${Object.keys(specSchema.shape).join(", ")}`,
+    );
+  }
+  return new ValidationError(path, issue.message);
+}
+
+export function encodePayload(payload: unknown, field: string): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload === undefined ? null : payload);
+  } catch (err) {
+    throw new ValidationError(field, `is not JSON-serialisable: ${(err as Error).message}`);
+  }
+  if (json === undefined) throw new ValidationError(field, "is not JSON-serialisable");
+  return json;
+}
+
+function parseRunAt(spec: z.infer<typeof specSchema>, now: number, field: string): number {
+  if (spec.runAt !== undefined && spec.delay !== undefined) {
+    throw new ValidationError(field, "give runAt or delay, not both");
+  }
+  if (spec.delay !== undefined) {
+    if (typeof spec.delay === "number" && spec.delay < 0) {
+      throw new ValidationError(`${field}.delay`, `must not be negative, got ${spec.delay}`);
+    }
+    return now + parseDuration(spec.delay, `${field}.delay`);
+  }
+  if (spec.runAt !== undefined) {
+    const t = spec.runAt instanceof Date ? spec.runAt.getTime() : typeof spec.runAt === "string" ? Date.parse(spec.runAt) : spec.runAt;
+    if (!Number.isFinite(t)) throw new ValidationError(`${field}.runAt`, `not a time: ${JSON.stringify(spec.runAt)}`);
+    return t;
+  }
+  return now;
+}
+
+/**
+ * Validates a batch of specs and gives each an id. `ref`s and ids inside the batch are resolved
+ * here; ids of jobs already in the store are checked by the store in the same transaction as
+ * the insert. Cycles can only form inside a batch (a stored job cannot depend on a new one), so
+ * they are refused here.
+ */
+export function prepareJobs(specs: readonly unknown[], now = Date.now()): NewJob[] {
+  const single = specs.length === 1;
+  const refs = new Map<string, string>();
+  const prepared: (NewJob & { ref?: string })[] = specs.map((raw, i) => {
+    const field = single ? "job" : `jobs[${i}]`;
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
+      throw new ValidationError(field, "a job spec must be an object with at least a kind");
+    }
+    const parsed = specSchema.safeParse(raw);
+    if (!parsed.success) throw zodToValidation(parsed.error, field);
+    const spec = parsed.data;
+    const id = newJobId(now);
+    if (spec.ref !== undefined) {
+      if (refs.has(spec.ref)) throw new ValidationError(`${field}.ref`, `ref ${JSON.stringify(spec.ref)} is used twice`);
+      refs.set(spec.ref, id);
+    }
+    return {
+      id,
+      queue: spec.queue ?? DEFAULT_QUEUE,
+      kind: spec.kind,
+      payloadJson: encodePayload(spec.payload, `${field}.payload`),
+      priority: priorityRank(spec.priority === undefined ? "normal" : parsePriority(spec.priority, `${field}.priority`)),
+      runAt: parseRunAt(spec, now, field),
+      dependsOn: spec.dependsOn ?? [],
+      maxAttempts: spec.maxAttempts ?? 1,
+      backoff: spec.backoff === undefined ? DEFAULT_BACKOFF : parseBackoff(spec.backoff, `${field}.backoff`),
+      timeoutMs: spec.timeout === undefined ? null : parseDuration(spec.timeout, `${field}.timeout`) || null,
+      key: spec.key ?? null,
+      name: spec.name ?? null,
+      labels: spec.labels ?? {},
+      escalatedFrom: null,
+    };
+  });
+  for (const [i, job] of prepared.entries()) {
+    job.dependsOn = [...new Set(job.dependsOn.map((d) => refs.get(d) ?? d.toLowerCase()))];
+    if (job.dependsOn.includes(job.id)) {
+      throw new ValidationError(single ? "job.dependsOn" : `jobs[${i}].dependsOn`, "a job cannot depend on itself");
+    }
+  }
+  assertAcyclic(prepared);
+  return prepared;
+}
+
+function assertAcyclic(jobs: readonly NewJob[]): void {
+  const inBatch = new Map(jobs.map((j) => [j.id, j]));
+  const state = new Map<string, "visiting" | "done">();
+  const visit = (job: NewJob, path: string[]): void => {
+    const s = state.get(job.id);
+    if (s === "done") return;
+    if (s === "visiting") {
+      throw new ValidationError("dependsOn", `dependency cycle: ${[...path, job.id].join(" -> ")}`);
+    }
+    state.set(job.id, "visiting");
+    for (const dep of job.dependsOn) {
+      const next = inBatch.get(dep);
+      if (next) visit(next, [...path, job.id]);
+    }
+    state.set(job.id, "done");
+  };
+  for (const job of jobs) visit(job, []);
+}

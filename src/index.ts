@@ -1,0 +1,15 @@
+export { open, Runway, type AddOptions, type OpenOptions, type JobTypes, type Handlers } from "./runtime/runway.js";
+export { Worker, PermanentFailure, type Handler, type JobContext, type WorkerOptions } from "./runtime/worker.js";
+export type { RunwayEvents, EventName } from "./runtime/events.js";
+export type { JobSpec, NewJob } from "./core/spec.js";
+export { prepareJobs } from "./core/spec.js";
+export type { Job, JobStatus, QueueInfo, QueueState, Attempt, EscalationRule, Json } from "./core/job.js";
+export { JOB_STATUSES } from "./core/job.js";
+export type { Backoff, BackoffStrategy } from "./core/backoff.js";
+export { backoffDelay, parseBackoff } from "./core/backoff.js";
+export type { Priority, PriorityInput } from "./core/priority.js";
+export { parseDuration } from "./core/duration.js";
+export { RunwayError, ValidationError, NotFoundError, ConflictError, StoreUnavailableError, isRunwayError } from "./core/errors.js";
+export type { Store, QueueStats, MoveTarget, JobListParams, ClaimedJob, Finish, FinishOutcome } from "./store/store.js";
+export { openStore, resolveDbLocation, runwayHome } from "./store/open-store.js";
+export { SqliteStore, type SqliteStoreOptions } from "./store/sqlite/sqlite-store.js";

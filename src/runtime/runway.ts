@@ -1,0 +1,174 @@
+import { parseDuration } from "../core/duration.js";
+import { ValidationError } from "../core/errors.js";
+import type { Attempt, EscalationRule, Job, QueueInfo } from "../core/job.js";
+import { type JobSpec, assertName, prepareJobs } from "../core/spec.js";
+import { type OpenStoreOptions, openStore } from "../store/open-store.js";
+import type { JobListParams, MoveTarget, QueueStats, Store, StoredLogLine } from "../store/store.js";
+import { TypedEmitter } from "./events.js";
+import { type Handler, Worker, type WorkerOptions } from "./worker.js";
+
+/** Options of `add`: everything in a job spec except the kind and payload. */
+export type AddOptions = Omit<JobSpec, "kind" | "payload">;
+
+export interface OpenOptions extends OpenStoreOptions {
+  /** A SQLite file path (default: RUNWAY_DB, else ~/.runway/runway.db), or an open Store. */
+  db?: string | Store;
+}
+
+/** A map from kind to payload type, for typed `add` and handlers. */
+export type JobTypes = Record<string, unknown>;
+
+export type Handlers<T extends JobTypes> = { [K in keyof T]?: Handler<T[K]> };
+
+/**
+ * One runway: a store plus the events of what this process does with it. Everything a person
+ * can do to jobs and queues is here; `worker()` runs them.
+ */
+export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
+  readonly store: Store;
+  private readonly workers = new Set<Worker>();
+  private readonly drained = new Set<string>();
+  private closed = false;
+
+  constructor(store: Store) {
+    super();
+    this.store = store;
+    // An event nobody listens to is dropped; a warning nobody listens to is printed.
+    this.on("warning", ({ message }) => {
+      if (this.listenerCount("warning") === 1) process.emitWarning(message, "RunwayWarning");
+    });
+  }
+
+  /** Adds one job. With a `key` held by an active job in the queue, returns that job instead. */
+  async add<K extends keyof T & string>(kind: K, payload: T[K], options: AddOptions = {}): Promise<Job<T[K]>> {
+    const [job] = await this.addMany([{ ...options, kind, payload }]);
+    return job as Job<T[K]>;
+  }
+
+  /** Adds jobs in one transaction: all of them or, on any error, none. */
+  async addMany(specs: JobSpec[]): Promise<Job[]> {
+    if (!Array.isArray(specs)) throw new ValidationError("jobs", "addMany takes an array of job specs");
+    if (specs.length === 0) return [];
+    const results = await this.store.jobAddMany({ jobs: prepareJobs(specs) });
+    for (const r of results) {
+      if (!r.created) continue;
+      this.drained.delete(r.job.queue);
+      this.emit("added", { job: r.job });
+    }
+    return results.map((r) => r.job);
+  }
+
+  /** Starts a worker in this process. */
+  worker(options: Omit<WorkerOptions, "handlers"> & { handlers: Handlers<T> }): Worker {
+    const w = new Worker(
+      this.store,
+      this,
+      options as WorkerOptions,
+      (queue) => this.drained.delete(queue),
+      (queue) => this.checkDrained(queue),
+    );
+    this.workers.add(w);
+    return w.start();
+  }
+
+  private async checkDrained(queue: string): Promise<void> {
+    if (this.drained.has(queue)) return;
+    if ((await this.store.queueActiveCount({ queue })) > 0) return;
+    this.drained.add(queue);
+    this.emit("drained", { queue });
+  }
+
+  get(id: string): Promise<Job | null> {
+    return this.store.jobGet({ id });
+  }
+  list(params: JobListParams = {}): Promise<Job[]> {
+    return this.store.jobList(params);
+  }
+  attempts(id: string): Promise<Attempt[]> {
+    return this.store.jobAttempts({ id });
+  }
+  logs(id: string, afterSeq = 0): Promise<StoredLogLine[]> {
+    return this.store.jobLogs({ id, afterSeq });
+  }
+  /** The escalation chain a job belongs to, first to last. */
+  chain(id: string): Promise<Job[]> {
+    return this.store.jobChain({ id });
+  }
+
+  /** A queued, scheduled or blocked job ends cancelled; a running one has its AbortSignal fired. */
+  cancel(id: string): Promise<Job> {
+    return this.store.jobCancel({ id });
+  }
+  skip(id: string): Promise<Job> {
+    return this.store.jobSkip({ id });
+  }
+  /** A failed, cancelled or skipped job goes back to its queue with fresh attempts; jobs skipped because of it wait again. */
+  requeue(id: string): Promise<Job> {
+    return this.store.jobRequeue({ id });
+  }
+  move(id: string, to: MoveTarget): Promise<Job> {
+    return this.store.jobMove({ id, to });
+  }
+
+  /** Creates the queue if needed and sets what is given. */
+  queue(name: string, settings: { concurrency?: number | null } = {}): Promise<QueueInfo> {
+    return this.store.queueEnsure({ queue: name, ...settings });
+  }
+  queues(): Promise<QueueInfo[]> {
+    return this.store.queueList();
+  }
+  /** No new claims; running attempts finish. */
+  pause(queue: string): Promise<QueueInfo> {
+    return this.store.queueSetState({ queue, state: "paused" });
+  }
+  resume(queue: string): Promise<QueueInfo> {
+    return this.store.queueSetState({ queue, state: "running" });
+  }
+  /** Paused, and running attempts are stopped and their jobs put back in the queue. */
+  stop(queue: string): Promise<QueueInfo> {
+    return this.store.queueSetState({ queue, state: "stopped" });
+  }
+  setConcurrency(queue: string, concurrency: number | null): Promise<QueueInfo> {
+    return this.store.queueSetConcurrency({ queue, concurrency });
+  }
+  stats(queue?: string): Promise<QueueStats[]> {
+    return this.store.queueStats(queue === undefined ? {} : { queue });
+  }
+
+  /** Deletes finished jobs that finished longer ago than `olderThan` (ms or "7d"). */
+  prune(params: { olderThan: number | string; queue?: string }): Promise<{ deleted: number }> {
+    const olderThanMs = parseDuration(params.olderThan, "olderThan");
+    return this.store.jobPrune({ olderThanMs, ...(params.queue ? { queue: params.queue } : {}) });
+  }
+
+  /**
+   * After `after` failed attempts of a job on `queue` and/or of `kind`, end it failed and add a
+   * successor with the same payload on `toQueue` and/or `toKind`.
+   */
+  escalate(rule: { queue?: string; kind?: string; after: number; toQueue?: string; toKind?: string }): Promise<void> {
+    const full: EscalationRule = {
+      queue: rule.queue ?? null,
+      kind: rule.kind ?? null,
+      after: rule.after,
+      toQueue: rule.toQueue ?? null,
+      toKind: rule.toKind ?? null,
+    };
+    if (full.queue) assertName(full.queue, "queue");
+    return this.store.escalationSet({ rule: full });
+  }
+
+  /** Stops this process's workers (gracefully, as `worker.stop()`) and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.workers].map((w) => w.stop()));
+    await this.store.close();
+  }
+}
+
+/** Opens a runway on a SQLite file (the default) or a given store. */
+export function open<T extends JobTypes = JobTypes>(options: OpenOptions = {}): Runway<T> {
+  const { db, ...storeOptions } = options;
+  const store = typeof db === "object" && db !== null ? db : openStore(db, storeOptions);
+  return new Runway<T>(store);
+}

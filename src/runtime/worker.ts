@@ -1,0 +1,469 @@
+import { hostname } from "node:os";
+import { randomBytes } from "node:crypto";
+import { formatDuration } from "../core/duration.js";
+import type { Job, Json } from "../core/job.js";
+import type { Finish, FinishOutcome, LeaseStatus, LogLine, Store } from "../store/store.js";
+import type { TypedEmitter } from "./events.js";
+
+export interface JobContext {
+  /** Fires when the attempt must stop: cancelled, timed out, lease lost, queue stopped or shutdown. */
+  signal: AbortSignal;
+  /** 1 for the first attempt. */
+  attempt: number;
+  workerId: string;
+  /** Records how far the job has got (any JSON value); shown by `show` and the dashboard. */
+  progress(value: Json): Promise<void>;
+  /** Appends a line to the job's log. */
+  log(line: string): void;
+}
+
+export type Handler<TPayload = unknown, TResult = unknown> = (
+  job: Job<TPayload>,
+  ctx: JobContext,
+) => Promise<TResult> | TResult;
+
+/** Throw this from a handler to fail the job without using its remaining attempts. */
+export class PermanentFailure extends Error {
+  override name = "PermanentFailure";
+}
+
+export interface WorkerOptions {
+  /** A handler per kind; the worker only claims jobs of these kinds. */
+  handlers: Record<string, Handler<any, any>>;
+  /** Queues to take jobs from; all running queues when absent. */
+  queues?: string[];
+  /** Slots: how many jobs this worker runs at once. Each queue's own limit applies on top. Default 1. */
+  concurrency?: number;
+  /** How long a claim is valid without a heartbeat. Default 30 s. */
+  leaseMs?: number;
+  /** How often running jobs' leases are extended. Default a third of the lease. */
+  heartbeatMs?: number;
+  /** How often this worker returns jobs of dead workers (expired leases) to their queues. Default 5 s. */
+  reaperIntervalMs?: number;
+  /** On stop, how long running jobs may take to finish before they are put back in their queue. Default 10 s. */
+  shutdownGraceMs?: number;
+  /** Stop gracefully on SIGINT/SIGTERM, and at once on a second signal. Default false. */
+  handleSignals?: boolean;
+  id?: string;
+}
+
+type AbortKind = "cancel" | "requeue" | "timeout" | "lease-lost" | "shutdown";
+
+interface Active {
+  job: Job;
+  token: number;
+  controller: AbortController;
+  abortKind: AbortKind | null;
+  /** The store no longer holds this worker's lease: write nothing more for it. */
+  lost: boolean;
+  startedAt: number;
+  timer: NodeJS.Timeout | null;
+  done: Promise<void>;
+}
+
+export class Worker {
+  readonly id: string;
+  private readonly concurrency: number;
+  private readonly leaseMs: number;
+  private readonly heartbeatMs: number;
+  private readonly reaperIntervalMs: number;
+  private readonly shutdownGraceMs: number;
+  private readonly kinds: string[];
+  private readonly active = new Map<string, Active>();
+  private pending: { finish: Finish; active: Active; result?: unknown }[] = [];
+  private logBuffer: LogLine[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private wakeTimer: NodeJS.Timeout | null = null;
+  private unwatch: (() => void) | null = null;
+  private state: "idle" | "running" | "stopping" | "stopped" = "idle";
+  private looping = false;
+  private again = false;
+  private failures = 0;
+  private lastAbortCheck = 0;
+  private stopPromise: Promise<void> | null = null;
+  private forceStop: (() => void) | null = null;
+  private signalHandler: ((sig: NodeJS.Signals) => void) | null = null;
+
+  constructor(
+    private readonly store: Store,
+    private readonly events: TypedEmitter,
+    private readonly opts: WorkerOptions,
+    private readonly markActive: (queue: string) => void,
+    private readonly maybeDrained: (queue: string) => Promise<void>,
+  ) {
+    this.id = opts.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+    this.concurrency = opts.concurrency ?? 1;
+    this.leaseMs = opts.leaseMs ?? 30_000;
+    this.heartbeatMs = opts.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3));
+    this.reaperIntervalMs = opts.reaperIntervalMs ?? 5_000;
+    this.shutdownGraceMs = opts.shutdownGraceMs ?? 10_000;
+    this.kinds = Object.keys(opts.handlers);
+    if (this.kinds.length === 0) throw new TypeError("a worker needs at least one handler");
+  }
+
+  get runningCount(): number {
+    return this.active.size;
+  }
+
+  start(): this {
+    if (this.state !== "idle") return this;
+    this.state = "running";
+    this.unwatch = this.store.watch(() => this.onChange());
+    this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
+    this.timers.push(setInterval(() => void this.reap(), this.reaperIntervalMs));
+    // A slow safety net: a missed wake-up costs at most this long.
+    this.timers.push(setInterval(() => this.kick(), 1000));
+    if (this.opts.handleSignals) this.installSignals();
+    void this.reap();
+    this.kick();
+    return this;
+  }
+
+  /**
+   * Stop claiming, let running jobs finish for up to the grace period, then put the rest back in
+   * their queues. Calling it again (or `{ force: true }`) skips the wait.
+   */
+  stop(opts: { graceMs?: number; force?: boolean } = {}): Promise<void> {
+    if (this.stopPromise) {
+      if (opts.force) this.forceStop?.();
+      return this.stopPromise;
+    }
+    this.state = "stopping";
+    this.stopPromise = this.shutdown(opts.force ? 0 : (opts.graceMs ?? this.shutdownGraceMs));
+    return this.stopPromise;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.unwatch?.();
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    const forced = new Promise<void>((resolve) => (this.forceStop = resolve));
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([this.allDone(), grace, forced]);
+    if (this.active.size > 0) {
+      for (const a of this.active.values()) this.abort(a, "shutdown");
+      // Handlers that honour their signal finish now and are released by the flush below; the
+      // rest are released directly, and their late results will find the token gone.
+      await Promise.race([this.allDone(), new Promise((r) => setTimeout(r, 250).unref()), forced]);
+    }
+    await this.flush();
+    const left = [...this.active.values()];
+    if (left.length > 0) {
+      await this.withRetry(() =>
+        this.store.jobFinishMany({ finishes: left.map((a) => ({ id: a.job.id, token: a.token, outcome: "released" as const })) }),
+      );
+      for (const a of left) {
+        a.lost = true;
+        this.active.delete(a.job.id);
+      }
+    }
+    await this.flushLogs();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.removeSignals();
+    this.state = "stopped";
+  }
+
+  private async allDone(): Promise<void> {
+    while (this.active.size > 0 || this.pending.length > 0) {
+      await Promise.all([...this.active.values()].map((a) => a.done));
+      await this.flush();
+    }
+  }
+
+  private installSignals(): void {
+    let count = 0;
+    this.signalHandler = (sig) => {
+      count++;
+      if (count === 1) {
+        this.events.emit("warning", { message: `${sig}: stopping; running jobs get ${formatDuration(this.shutdownGraceMs)} to finish (send again to stop now)` });
+        void this.stop();
+      } else {
+        this.events.emit("warning", { message: `${sig} again: putting running jobs back in their queues now` });
+        void this.stop({ force: true });
+      }
+    };
+    process.on("SIGINT", this.signalHandler);
+    process.on("SIGTERM", this.signalHandler);
+  }
+
+  private removeSignals(): void {
+    if (!this.signalHandler) return;
+    process.off("SIGINT", this.signalHandler);
+    process.off("SIGTERM", this.signalHandler);
+    this.signalHandler = null;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The loop: claim into free slots, run, finish in batches, claim again.
+
+  private onChange(): void {
+    this.kick();
+    if (this.active.size > 0 && Date.now() - this.lastAbortCheck >= 50) void this.checkAborts();
+  }
+
+  private kick(): void {
+    if (this.state !== "running") return;
+    if (this.looping) {
+      this.again = true;
+      return;
+    }
+    void this.loop();
+  }
+
+  private async loop(): Promise<void> {
+    this.looping = true;
+    try {
+      do {
+        this.again = false;
+        if (this.pending.length > 0) await this.flush();
+        if (this.state !== "running") break;
+        const free = this.concurrency - this.active.size;
+        if (free <= 0) break;
+        const { jobs, nextRunAt } = await this.store.jobClaim({
+          workerId: this.id,
+          limit: free,
+          leaseMs: this.leaseMs,
+          queues: this.opts.queues ?? null,
+          kinds: this.kinds,
+        });
+        this.failures = 0;
+        for (const c of jobs) this.run(c.job, c.token);
+        if (jobs.length === free) this.again = true;
+        if (jobs.length === 0 && nextRunAt !== null) this.wakeAt(nextRunAt);
+      } while (this.again && this.state === "running");
+    } catch (err) {
+      this.failures++;
+      const delay = Math.min(30_000, 100 * 2 ** Math.min(this.failures, 9));
+      this.events.emit("warning", { message: `cannot claim jobs from ${this.store.location}: ${(err as Error).message}; retrying in ${formatDuration(delay)}`, error: err });
+      setTimeout(() => this.kick(), delay).unref();
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private wakeAt(at: number): void {
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(() => this.kick(), Math.max(0, at - Date.now()) + 1);
+    this.wakeTimer.unref();
+  }
+
+  private run(job: Job, token: number): void {
+    const controller = new AbortController();
+    const a: Active = {
+      job,
+      token,
+      controller,
+      abortKind: null,
+      lost: false,
+      startedAt: Date.now(),
+      timer: null,
+      done: Promise.resolve(),
+    };
+    this.active.set(job.id, a);
+    this.markActive(job.queue);
+    if (job.timeoutMs) a.timer = setTimeout(() => this.abort(a, "timeout"), job.timeoutMs);
+    this.events.emit("started", { job, workerId: this.id });
+    a.done = this.execute(a);
+  }
+
+  private async execute(a: Active): Promise<void> {
+    const handler = this.opts.handlers[a.job.kind]!;
+    const ctx: JobContext = {
+      signal: a.controller.signal,
+      attempt: a.job.attempts,
+      workerId: this.id,
+      progress: async (value) => {
+        if (a.lost) return;
+        if (await this.store.jobProgress({ id: a.job.id, token: a.token, progress: value })) {
+          this.events.emit("progress", { job: a.job, progress: value });
+        }
+      },
+      log: (line) => {
+        if (a.lost) return;
+        this.logBuffer.push({ jobId: a.job.id, attempt: a.job.attempts, at: Date.now(), line: String(line) });
+        this.events.emit("log", { job: a.job, line: String(line) });
+      },
+    };
+    let finish: Finish;
+    let result: unknown;
+    try {
+      result = await handler(a.job, ctx);
+      finish = a.abortKind === "timeout"
+        ? { id: a.job.id, token: a.token, outcome: "failed", error: this.timeoutMessage(a) }
+        : { id: a.job.id, token: a.token, outcome: "completed", result };
+    } catch (err) {
+      finish = this.failureFor(a, err);
+    }
+    if (a.timer) clearTimeout(a.timer);
+    if (a.lost) {
+      this.active.delete(a.job.id);
+      this.kick();
+      return;
+    }
+    this.pending.push({ finish, active: a, result });
+    this.scheduleFlush();
+  }
+
+  private timeoutMessage(a: Active): string {
+    return `timed out after ${formatDuration(a.job.timeoutMs ?? 0)}`;
+  }
+
+  private failureFor(a: Active, err: unknown): Finish {
+    const base = { id: a.job.id, token: a.token };
+    switch (a.abortKind) {
+      case "cancel":
+        return { ...base, outcome: "cancelled", error: "cancelled while running" };
+      case "requeue":
+      case "shutdown":
+        return { ...base, outcome: "released" };
+      case "timeout":
+        return { ...base, outcome: "failed", error: this.timeoutMessage(a) };
+      default: {
+        const message = err instanceof Error ? err.message || err.name : String(err);
+        return { ...base, outcome: "failed", error: message, retryable: !(err instanceof PermanentFailure) };
+      }
+    }
+  }
+
+  private flushScheduled = false;
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Every handler that settles in this turn of the event loop is committed in one transaction.
+    setImmediate(() => {
+      this.flushScheduled = false;
+      if (this.state === "running") this.kick();
+      else void this.flush();
+    });
+  }
+
+  private flushing: Promise<void> | null = null;
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.pending.length ? this.flush() : undefined));
+    if (this.pending.length === 0 && this.logBuffer.length === 0) return Promise.resolve();
+    this.flushing = this.doFlush().finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async doFlush(): Promise<void> {
+    await this.flushLogs();
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    // Completions that fail to commit are retried until they commit: the work is done and must not be lost.
+    const outcomes = await this.withRetry(() => this.store.jobFinishMany({ finishes: batch.map((b) => b.finish) }));
+    const queues = new Set<string>();
+    for (const [i, o] of outcomes.entries()) {
+      const b = batch[i]!;
+      this.active.delete(b.active.job.id);
+      queues.add(b.active.job.queue);
+      this.report(b.finish, o, b.active, b.result);
+    }
+    for (const q of queues) await this.maybeDrained(q);
+  }
+
+  private async flushLogs(): Promise<void> {
+    if (this.logBuffer.length === 0) return;
+    const lines = this.logBuffer;
+    this.logBuffer = [];
+    await this.withRetry(() => this.store.jobLogAppend({ lines }));
+  }
+
+  private report(finish: Finish, o: FinishOutcome, a: Active, result: unknown): void {
+    if (!o.ok || !o.job) {
+      this.events.emit("warning", { message: `job ${a.job.id}: lease lost before the attempt ended; its outcome was not recorded` });
+      return;
+    }
+    const job = o.job;
+    if (o.status === "completed") {
+      this.events.emit("completed", { job, result, durationMs: Date.now() - a.startedAt });
+    } else if (o.status === "cancelled") {
+      this.events.emit("cancelled", { job });
+    } else if (o.escalatedTo) {
+      this.events.emit("escalated", { job, error: job.error ?? "", to: o.escalatedTo });
+    } else if (o.status === "failed") {
+      this.events.emit("failed", { job, error: job.error ?? "" });
+    } else if (finish.outcome === "failed" && o.retryAt !== null) {
+      this.events.emit("retrying", { job, error: finish.error, retryAt: o.retryAt });
+    }
+  }
+
+  private async withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const delay = Math.min(10_000, 50 * 2 ** Math.min(i, 8));
+        this.events.emit("warning", { message: `cannot write to ${this.store.location}: ${(err as Error).message}; retrying in ${formatDuration(delay)}`, error: err });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Leases
+
+  private abort(a: Active, kind: AbortKind): void {
+    if (a.abortKind) return;
+    a.abortKind = kind;
+    const reasons: Record<AbortKind, string> = {
+      cancel: "the job was cancelled",
+      requeue: "the queue was stopped",
+      timeout: this.timeoutMessage(a),
+      "lease-lost": "the worker lost the job's lease",
+      shutdown: "the worker is shutting down",
+    };
+    a.controller.abort(new Error(reasons[kind]));
+  }
+
+  private apply(statuses: LeaseStatus[]): void {
+    for (const s of statuses) {
+      const a = this.active.get(s.id);
+      if (!a || this.pending.some((p) => p.active === a)) continue;
+      if (!s.ok) {
+        a.lost = true;
+        this.abort(a, "lease-lost");
+        this.events.emit("warning", { message: `job ${s.id}: lease lost (another worker may run it); stopping this attempt` });
+      } else if (s.abort) {
+        this.abort(a, s.abort);
+      }
+    }
+  }
+
+  private leases() {
+    return [...this.active.values()].filter((a) => !a.lost).map((a) => ({ id: a.job.id, token: a.token }));
+  }
+
+  private async checkAborts(): Promise<void> {
+    this.lastAbortCheck = Date.now();
+    try {
+      this.apply(await this.store.jobLeaseCheck({ leases: this.leases() }));
+    } catch {
+      // The next heartbeat reports persistent trouble.
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const leases = this.leases();
+    if (leases.length === 0) return;
+    try {
+      this.apply(await this.store.jobHeartbeat({ leases, leaseMs: this.leaseMs }));
+    } catch (err) {
+      this.events.emit("warning", { message: `heartbeat failed: ${(err as Error).message}`, error: err });
+    }
+  }
+
+  private async reap(): Promise<void> {
+    try {
+      const r = await this.store.jobReapExpired({});
+      if (r.requeued.length + r.failed.length + r.cancelled.length > 0) {
+        this.events.emit("warning", {
+          message: `recovered jobs of dead workers: ${r.requeued.length} requeued, ${r.failed.length} failed, ${r.cancelled.length} cancelled`,
+        });
+        this.kick();
+      }
+    } catch (err) {
+      this.events.emit("warning", { message: `reaper: ${(err as Error).message}`, error: err });
+    }
+  }
+}

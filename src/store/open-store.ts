@@ -1,0 +1,35 @@
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { StoreUnavailableError } from "../core/errors.js";
+import { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.js";
+import type { Store } from "./store.js";
+
+export interface OpenStoreOptions extends Omit<SqliteStoreOptions, "path"> {}
+
+/** RUNWAY_HOME holds the default database and, later, logs; default ~/.runway. */
+export function runwayHome(env = process.env): string {
+  return env.RUNWAY_HOME || join(homedir(), ".runway");
+}
+
+/**
+ * Which database to use: the given location, else RUNWAY_DB, else DATABASE_URL when it is a
+ * PostgreSQL URL, else runway.db under RUNWAY_HOME.
+ */
+export function resolveDbLocation(db?: string, env = process.env): string {
+  if (db) return db;
+  if (env.RUNWAY_DB) return env.RUNWAY_DB;
+  if (env.DATABASE_URL && /^postgres(ql)?:\/\//.test(env.DATABASE_URL)) return env.DATABASE_URL;
+  return join(runwayHome(env), "runway.db");
+}
+
+/** The URL picks the store: postgres:// for PostgreSQL, anything else is a SQLite file path. */
+export function openStore(db?: string, opts: OpenStoreOptions = {}): Store {
+  const location = resolveDbLocation(db);
+  if (/^postgres(ql)?:\/\//.test(location)) {
+    throw new StoreUnavailableError(
+      `PostgreSQL is not supported by this version of runway yet; use a SQLite file path for --db / RUNWAY_DB`,
+    );
+  }
+  const path = location.replace(/^sqlite:(\/\/)?/, "").replace(/^file:(\/\/)?/, "");
+  return new SqliteStore({ ...opts, path });
+}

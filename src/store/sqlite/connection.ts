@@ -1,0 +1,97 @@
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { StoreUnavailableError } from "../../core/errors.js";
+
+export type Durability = "normal" | "full";
+
+const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
+  return readdirSync(dir)
+    .filter((f) => /^\d{3}_.*\.sql$/.test(f))
+    .sort()
+    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.replace(/\.sql$/, ""), sql: readFileSync(dir + f, "utf8") }));
+}
+
+/**
+ * Opens one connection with the settings every runway connection needs: WAL so readers never
+ * block the writer, a busy timeout so concurrent processes wait instead of failing, and the
+ * chosen synchronous level (NORMAL survives any process crash; FULL also survives power loss).
+ */
+export function openConnection(path: string, opts: { durability: Durability; busyTimeoutMs: number }): Database.Database {
+  if (path !== ":memory:") {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      throw new StoreUnavailableError(`cannot create the folder for ${path}: ${(err as Error).message}`);
+    }
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: opts.busyTimeoutMs });
+    db.pragma(`busy_timeout = ${opts.busyTimeoutMs}`);
+    if (path !== ":memory:") setWal(db);
+    db.pragma(`synchronous = ${opts.durability === "full" ? "FULL" : "NORMAL"}`);
+  } catch (err) {
+    throw new StoreUnavailableError(explainOpenError(path, err));
+  }
+  return db;
+}
+
+function setWal(db: Database.Database): void {
+  // Switching to WAL needs a moment of exclusive access; a busy timeout does not cover it
+  // while another process is opening the same file, so retry briefly.
+  for (let i = 0; ; i++) {
+    try {
+      const mode = db.pragma("journal_mode = WAL", { simple: true });
+      if (mode === "wal") return;
+      throw new Error(`journal_mode stayed ${String(mode)}`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "SQLITE_BUSY" || i > 50) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
+function explainOpenError(path: string, err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  if (e.code === "SQLITE_NOTADB") return `${path} is not a SQLite database; point --db at a runway database file or a new path`;
+  if (e.code === "SQLITE_CANTOPEN") return `cannot open ${path}: check that the folder exists and is writable`;
+  if (e.code === "SQLITE_READONLY") return `${path} is read-only; runway needs to write to it`;
+  return `cannot open the SQLite database ${path}: ${e.message ?? String(err)}`;
+}
+
+/**
+ * Applies the numbered migrations not yet recorded, in one IMMEDIATE transaction, so when many
+ * processes open a new file at once exactly one of them migrates and the rest see the result.
+ */
+export function migrate(db: Database.Database, migrations = loadMigrations()): void {
+  db.transaction(() => {
+    db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    );
+    const applied = new Set(
+      (db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version),
+    );
+    const newest = Math.max(0, ...applied);
+    const known = Math.max(0, ...migrations.map((m) => m.version));
+    if (newest > known) {
+      throw new StoreUnavailableError(
+        `the database was migrated by a newer runway (schema ${newest}, this one knows up to ${known}); upgrade runway`,
+      );
+    }
+    for (const m of migrations) {
+      if (applied.has(m.version)) continue;
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, Date.now());
+    }
+  }).immediate();
+}

@@ -1,0 +1,123 @@
+import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState } from "../../core/job.js";
+import { priorityFromRank } from "../../core/priority.js";
+
+export interface JobRow {
+  id: string;
+  queue: string;
+  kind: string;
+  payload: string;
+  status: JobStatus;
+  priority: number;
+  position: number;
+  name: string | null;
+  labels: string;
+  depends_on: string;
+  max_attempts: number;
+  attempts: number;
+  backoff: string;
+  timeout_ms: number | null;
+  unique_key: string | null;
+  run_at: number;
+  result: string | null;
+  error: string | null;
+  reason: string | null;
+  progress: string | null;
+  escalated_from: string | null;
+  escalated_to: string | null;
+  skipped_by: string | null;
+  worker_id: string | null;
+  lease_token: number | null;
+  lease_expires_at: number | null;
+  abort_requested: "cancel" | "requeue" | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface QueueRow {
+  name: string;
+  state: QueueState;
+  concurrency: number | null;
+  head: number;
+  tail: number;
+  created_at: number;
+}
+
+const parseOrNull = (text: string | null): unknown => (text === null ? null : JSON.parse(text));
+
+export function toJob(r: JobRow): Job {
+  return {
+    id: r.id,
+    queue: r.queue,
+    kind: r.kind,
+    payload: JSON.parse(r.payload),
+    status: r.status,
+    priority: priorityFromRank(r.priority),
+    position: r.position,
+    name: r.name,
+    labels: JSON.parse(r.labels),
+    dependsOn: JSON.parse(r.depends_on),
+    maxAttempts: r.max_attempts,
+    attempts: r.attempts,
+    backoff: JSON.parse(r.backoff),
+    timeoutMs: r.timeout_ms,
+    key: r.unique_key,
+    runAt: r.run_at,
+    result: parseOrNull(r.result),
+    error: r.error,
+    reason: r.reason,
+    progress: parseOrNull(r.progress) as Job["progress"],
+    escalatedFrom: r.escalated_from,
+    escalatedTo: r.escalated_to,
+    workerId: r.worker_id,
+    leaseExpiresAt: r.lease_expires_at,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+export function toQueue(r: QueueRow): QueueInfo {
+  return { name: r.name, state: r.state, concurrency: r.concurrency, createdAt: r.created_at };
+}
+
+export interface AttemptRow {
+  job_id: string;
+  attempt: number;
+  worker_id: string | null;
+  started_at: number;
+  finished_at: number;
+  outcome: Attempt["outcome"];
+  error: string | null;
+}
+
+export function toAttempt(r: AttemptRow): Attempt {
+  return {
+    jobId: r.job_id,
+    attempt: r.attempt,
+    workerId: r.worker_id,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    outcome: r.outcome,
+    error: r.error,
+  };
+}
+
+export interface RuleRow {
+  queue: string;
+  kind: string;
+  after: number;
+  to_queue: string | null;
+  to_kind: string | null;
+}
+
+/** '' stands for "any" in the table so the primary key can hold it. */
+export function toRule(r: RuleRow): EscalationRule {
+  return {
+    queue: r.queue || null,
+    kind: r.kind || null,
+    after: r.after,
+    toQueue: r.to_queue,
+    toKind: r.to_kind,
+  };
+}

@@ -1,0 +1,1008 @@
+import { realpathSync } from "node:fs";
+import { resolve } from "node:path";
+import type Database from "better-sqlite3";
+import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.js";
+import {
+  type Attempt,
+  DOOMED_STATUSES,
+  type EscalationRule,
+  type Job,
+  type JobStatus,
+  JOB_STATUSES,
+  type QueueInfo,
+  type QueueState,
+} from "../../core/job.js";
+import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spec.js";
+import { percentile } from "../../core/stats.js";
+import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
+import type {
+  AddResult,
+  ClaimResult,
+  ClaimedJob,
+  Finish,
+  FinishOutcome,
+  JobListParams,
+  Lease,
+  LeaseStatus,
+  LogLine,
+  MoveTarget,
+  QueueStats,
+  ReapResult,
+  Store,
+  StoredLogLine,
+} from "../store.js";
+import { ChangeFeed } from "./change-feed.js";
+import { type Durability, migrate, openConnection } from "./connection.js";
+import { type AttemptRow, type JobRow, type QueueRow, type RuleRow, toAttempt, toJob, toQueue, toRule } from "./rows.js";
+
+export interface SqliteStoreOptions {
+  /** A file path, or ":memory:" (one process only). */
+  path: string;
+  /** "normal" (default): survives any process crash. "full": also survives power loss, slower. */
+  durability?: Durability;
+  /** How often idle processes look for changes made by other processes. Default 50 ms. */
+  pollIntervalMs?: number;
+  busyTimeoutMs?: number;
+}
+
+const ACTIVE_SQL = "('queued', 'scheduled', 'blocked', 'running')";
+const LOST_ERROR = "lease expired: the worker stopped heart-beating (it died, hung or lost the database)";
+
+type Tx = <T>(fn: () => T) => T;
+
+export class SqliteStore implements Store {
+  readonly dialect = "sqlite" as const;
+  readonly location: string;
+  private readonly db: Database.Database;
+  private readonly feed: ChangeFeed;
+  private readonly statements = new Map<string, Database.Statement>();
+  private roundRobin = 0;
+  private closed = false;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.location = opts.path === ":memory:" ? ":memory:" : resolve(opts.path);
+    this.db = openConnection(this.location, {
+      durability: opts.durability ?? "normal",
+      busyTimeoutMs: opts.busyTimeoutMs ?? 10_000,
+    });
+    migrate(this.db);
+    const key = this.location === ":memory:" ? `:memory:${Math.random()}` : realpathSync(this.location);
+    this.feed = new ChangeFeed(this.db, key, opts.pollIntervalMs ?? 50);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.feed.close();
+    this.db.close();
+  }
+
+  watch(onChange: () => void): () => void {
+    return this.feed.subscribe(onChange);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Plumbing
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade. */
+  private write<T>(fn: () => T, notify = true): T {
+    const result = this.db.transaction(fn).immediate();
+    if (notify) this.feed.notify();
+    return result;
+  }
+
+  private row(id: string): JobRow | undefined {
+    return this.stmt("SELECT * FROM jobs WHERE id = ?").get(id) as JobRow | undefined;
+  }
+
+  private mustRow(id: string): JobRow {
+    const r = this.row(id);
+    if (!r) throw new NotFoundError("job", id);
+    return r;
+  }
+
+  private mustQueue(name: string): QueueRow {
+    const q = this.stmt("SELECT * FROM queues WHERE name = ?").get(name) as QueueRow | undefined;
+    if (!q) throw new NotFoundError("queue", name);
+    return q;
+  }
+
+  /** Hands out `count` positions after the queue's tail, creating the queue on first use. */
+  private allocatePositions(queue: string, count: number, now: number): number {
+    const r = this.stmt(
+      `INSERT INTO queues (name, created_at, tail) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET tail = tail + excluded.tail RETURNING tail`,
+    ).get(queue, now, count) as { tail: number };
+    return r.tail - count + 1;
+  }
+
+  private recordAttempt(r: JobRow, outcome: Attempt["outcome"], error: string | null, now: number): void {
+    this.stmt(
+      `INSERT INTO job_attempts (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ).run(r.id, r.attempts, r.worker_id, r.started_at ?? now, now, outcome, error);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Adding
+
+  async jobAddMany(params: { jobs: NewJob[]; now?: number }): Promise<AddResult[]> {
+    const now = params.now ?? Date.now();
+    const jobs = params.jobs;
+    return this.write(() => {
+      // A job of the batch deduplicated onto an existing one: dependents follow the existing one.
+      const alias = new Map<string, string>();
+      const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
+      const results: AddResult[] = new Array(jobs.length);
+      for (const i of topologicalOrder(jobs)) {
+        const job = jobs[i]!;
+        const field = jobs.length === 1 ? "job" : `jobs[${i}]`;
+        const deps = job.dependsOn.map((d) => alias.get(d) ?? d);
+        const depStates = deps.map((d) => {
+          const known = statusOf.get(d);
+          if (known) return { id: d, ...known };
+          const r = this.stmt("SELECT status, skipped_by FROM jobs WHERE id = ?").get(d) as
+            | { status: JobStatus; skipped_by: string | null }
+            | undefined;
+          if (!r) {
+            throw new ValidationError(`${field}.dependsOn`, `unknown job ${d}; a job can only depend on jobs that exist`);
+          }
+          return { id: d, status: r.status, skippedBy: r.skipped_by };
+        });
+        const doomed = depStates.find((d) => DOOMED_STATUSES.includes(d.status));
+        const status: JobStatus = doomed
+          ? "skipped"
+          : readyStatus({ runAt: job.runAt, now, depStatuses: depStates.map((d) => d.status) });
+        const root = doomed ? (doomed.skippedBy ?? doomed.id) : null;
+        const position = this.allocatePositions(job.queue, 1, now);
+        const values = {
+          id: job.id,
+          queue: job.queue,
+          kind: job.kind,
+          payload: job.payloadJson,
+          status,
+          priority: job.priority,
+          position,
+          name: job.name,
+          labels: JSON.stringify(job.labels),
+          depends_on: JSON.stringify(deps),
+          max_attempts: job.maxAttempts,
+          backoff: JSON.stringify(job.backoff),
+          timeout_ms: job.timeoutMs,
+          unique_key: job.key,
+          run_at: job.runAt,
+          reason: doomed ? `upstream job ${root} ${doomed.status === "skipped" ? "was skipped" : doomed.status}` : null,
+          skipped_by: root,
+          escalated_from: job.escalatedFrom,
+          created_at: now,
+          finished_at: doomed ? now : null,
+        };
+        const inserted = this.insertJob(values);
+        if (!inserted) {
+          const existing = this.stmt(
+            `SELECT * FROM jobs WHERE queue = ? AND unique_key = ? AND status IN ${ACTIVE_SQL}`,
+          ).get(job.queue, job.key) as JobRow;
+          alias.set(job.id, existing.id);
+          statusOf.set(existing.id, { status: existing.status, skippedBy: existing.skipped_by });
+          results[i] = { job: toJob(existing), created: false };
+          continue;
+        }
+        for (const d of deps) this.stmt("INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)").run(job.id, d);
+        statusOf.set(job.id, { status, skippedBy: root });
+        results[i] = { job: toJob(inserted), created: true };
+      }
+      return results;
+    });
+  }
+
+  /** Inserts a job row; returns undefined when its unique key is already held by an active job. */
+  private insertJob(v: Record<string, unknown>): JobRow | undefined {
+    const cols =
+      "id, queue, kind, payload, status, priority, position, name, labels, depends_on, max_attempts, backoff, timeout_ms, unique_key, run_at, reason, skipped_by, escalated_from, created_at, finished_at";
+    const vals = cols
+      .split(", ")
+      .map((c) => `@${c}`)
+      .join(", ");
+    if (v.unique_key === null) {
+      return this.stmt(`INSERT INTO jobs (${cols}) VALUES (${vals}) RETURNING *`).get(v) as JobRow;
+    }
+    return this.stmt(
+      `INSERT INTO jobs (${cols}) VALUES (${vals})
+       ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN ${ACTIVE_SQL} DO NOTHING
+       RETURNING *`,
+    ).get(v) as JobRow | undefined;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Claiming and leases
+
+  async jobClaim(params: {
+    workerId: string;
+    limit: number;
+    leaseMs: number;
+    queues?: string[] | null;
+    kinds?: string[] | null;
+    now?: number;
+  }): Promise<ClaimResult> {
+    const now = params.now ?? Date.now();
+    if (params.limit <= 0) return { jobs: [], nextRunAt: null };
+    const kinds = params.kinds ? JSON.stringify(params.kinds) : null;
+    // The limit is computed inside the statement from the queue's state, its concurrency and the
+    // jobs running in it right now, so the cap holds across every process sharing the file.
+    const claimSql = `
+      UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = @token,
+        lease_expires_at = @expires, worker_id = @worker, started_at = @now, abort_requested = NULL
+      WHERE id IN (
+        SELECT id FROM jobs
+        WHERE queue = @queue AND status = 'queued' ${kinds ? "AND kind IN (SELECT value FROM json_each(@kinds))" : ""}
+        ORDER BY priority, position, id
+        LIMIT max(0, min(@n,
+          coalesce((SELECT coalesce(concurrency, 1000000000) FROM queues WHERE name = @queue AND state = 'running'), 0)
+          - (SELECT count(*) FROM jobs WHERE queue = @queue AND status = 'running')))
+      )
+      RETURNING *`;
+    let changed = false;
+    const result = this.write(() => {
+      const promoted = this.stmt(
+        "UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?",
+      ).run(now);
+      changed = promoted.changes > 0;
+      const names = params.queues
+        ? params.queues
+        : (this.stmt("SELECT name FROM queues WHERE state = 'running' ORDER BY name").pluck().all() as string[]);
+      const token = (this.stmt("SELECT value FROM meta WHERE key = 'lease_token'").pluck().get() as number) + 1;
+      const claimed: JobRow[] = [];
+      const start = names.length ? this.roundRobin++ % names.length : 0;
+      for (let k = 0; k < names.length && claimed.length < params.limit; k++) {
+        const queue = names[(start + k) % names.length]!;
+        const rows = this.stmt(claimSql).all({
+          queue,
+          n: params.limit - claimed.length,
+          token,
+          expires: now + params.leaseMs,
+          worker: params.workerId,
+          now,
+          ...(kinds ? { kinds } : {}),
+        }) as JobRow[];
+        if (rows.length > 1) rows.sort(claimOrder);
+        claimed.push(...rows);
+      }
+      if (claimed.length > 0) {
+        changed = true;
+        this.stmt("UPDATE meta SET value = ? WHERE key = 'lease_token'").run(token);
+      }
+      const nextRunAt =
+        claimed.length > 0
+          ? null
+          : ((this.stmt("SELECT min(run_at) FROM jobs WHERE status = 'scheduled'").pluck().get() as number | null) ?? null);
+      return { jobs: claimed.map((r): ClaimedJob => ({ job: toJob(r), token })), nextRunAt };
+    }, false);
+    if (changed) this.feed.notify();
+    return result;
+  }
+
+  async jobHeartbeat(params: { leases: Lease[]; leaseMs: number; now?: number }): Promise<LeaseStatus[]> {
+    const now = params.now ?? Date.now();
+    if (params.leases.length === 0) return [];
+    return this.write(
+      () =>
+        params.leases.map((l) => {
+          const r = this.stmt(
+            `UPDATE jobs SET lease_expires_at = ? WHERE id = ? AND lease_token = ? AND status = 'running'
+             RETURNING abort_requested`,
+          ).get(now + params.leaseMs, l.id, l.token) as { abort_requested: LeaseStatus["abort"] } | undefined;
+          return { id: l.id, ok: r !== undefined, abort: r?.abort_requested ?? null };
+        }),
+      false,
+    );
+  }
+
+  async jobLeaseCheck(params: { leases: Lease[] }): Promise<LeaseStatus[]> {
+    return params.leases.map((l) => {
+      const r = this.stmt("SELECT abort_requested FROM jobs WHERE id = ? AND lease_token = ? AND status = 'running'").get(
+        l.id,
+        l.token,
+      ) as { abort_requested: LeaseStatus["abort"] } | undefined;
+      return { id: l.id, ok: r !== undefined, abort: r?.abort_requested ?? null };
+    });
+  }
+
+  async jobProgress(params: { id: string; token: number; progress: unknown }): Promise<boolean> {
+    const json = encodePayload(params.progress, "progress");
+    return this.write(
+      () =>
+        this.stmt("UPDATE jobs SET progress = ? WHERE id = ? AND lease_token = ? AND status = 'running'").run(
+          json,
+          params.id,
+          params.token,
+        ).changes > 0,
+    );
+  }
+
+  async jobLogAppend(params: { lines: LogLine[] }): Promise<void> {
+    if (params.lines.length === 0) return;
+    this.write(() => {
+      const ins = this.stmt("INSERT INTO job_logs (job_id, attempt, at, line) VALUES (?, ?, ?, ?)");
+      for (const l of params.lines) ins.run(l.jobId, l.attempt, l.at, l.line);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Ending attempts. Every write is guarded by the lease token: a worker that lost its lease
+  // (reaped, or the job was cancelled and finished) changes nothing and is told so.
+
+  async jobFinishMany(params: { finishes: Finish[]; now?: number }): Promise<FinishOutcome[]> {
+    const now = params.now ?? Date.now();
+    if (params.finishes.length === 0) return [];
+    const rules = this.rules();
+    return this.write(() => params.finishes.map((f) => this.finishOne(f, now, rules)));
+  }
+
+  async jobComplete(params: { id: string; token: number; result?: unknown; now?: number }): Promise<FinishOutcome> {
+    const [o] = await this.jobFinishMany({
+      finishes: [{ id: params.id, token: params.token, outcome: "completed", result: params.result }],
+      ...(params.now !== undefined ? { now: params.now } : {}),
+    });
+    return o!;
+  }
+
+  async jobFail(params: { id: string; token: number; error: string; retryable?: boolean; now?: number }): Promise<FinishOutcome> {
+    const [o] = await this.jobFinishMany({
+      finishes: [
+        {
+          id: params.id,
+          token: params.token,
+          outcome: "failed",
+          error: params.error,
+          ...(params.retryable !== undefined ? { retryable: params.retryable } : {}),
+        },
+      ],
+      ...(params.now !== undefined ? { now: params.now } : {}),
+    });
+    return o!;
+  }
+
+  async jobRelease(params: { id: string; token: number; now?: number }): Promise<FinishOutcome> {
+    const [o] = await this.jobFinishMany({
+      finishes: [{ id: params.id, token: params.token, outcome: "released" }],
+      ...(params.now !== undefined ? { now: params.now } : {}),
+    });
+    return o!;
+  }
+
+  private finishOne(f: Finish, now: number, rules: EscalationRule[]): FinishOutcome {
+    const r = this.stmt("SELECT * FROM jobs WHERE id = ? AND lease_token = ? AND status = 'running'").get(f.id, f.token) as
+      | JobRow
+      | undefined;
+    if (!r) return { id: f.id, ok: false, status: null, retryAt: null, escalatedTo: null, job: null };
+    let outcome: FinishOutcome;
+    if (f.outcome === "completed") {
+      outcome = this.completeRow(r, f.result, now);
+    } else if (f.outcome === "cancelled" || r.abort_requested === "cancel") {
+      outcome = this.endRow(r, "cancelled", f.outcome === "failed" || f.outcome === "cancelled" ? (f.error ?? "cancelled") : "cancelled", now, "cancelled", "cancelled by request");
+    } else if (f.outcome === "released" || r.abort_requested === "requeue") {
+      outcome = this.releaseRow(r, now);
+    } else {
+      outcome = this.failRow(r, f.error, { retryable: f.retryable ?? true, immediate: false, outcome: "failed" }, now, rules);
+    }
+    return outcome;
+  }
+
+  private completeRow(r: JobRow, result: unknown, now: number): FinishOutcome {
+    const json = result === undefined ? null : encodePayload(result, "result");
+    const row = this.stmt(
+      `UPDATE jobs SET status = 'completed', result = ?, error = NULL, reason = NULL, finished_at = ?,
+         lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+       WHERE id = ? RETURNING *`,
+    ).get(json, now, r.id) as JobRow;
+    this.recordAttempt(r, "completed", null, now);
+    this.unblockDependents(r.id, now);
+    return { id: r.id, ok: true, status: "completed", retryAt: null, escalatedTo: null, job: toJob(row) };
+  }
+
+  /** Ends a running job as failed or cancelled, and skips everything downstream of it. */
+  private endRow(
+    r: JobRow,
+    status: "failed" | "cancelled",
+    error: string,
+    now: number,
+    attemptOutcome: Attempt["outcome"],
+    reason: string | null,
+  ): FinishOutcome {
+    const row = this.stmt(
+      `UPDATE jobs SET status = ?, error = ?, reason = ?, finished_at = ?,
+         lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+       WHERE id = ? RETURNING *`,
+    ).get(status, error, reason, now, r.id) as JobRow;
+    this.recordAttempt(r, attemptOutcome, error, now);
+    this.skipDownstream(r.id, status, now);
+    return { id: r.id, ok: true, status, retryAt: null, escalatedTo: null, job: toJob(row) };
+  }
+
+  /** Back to the queue without counting the attempt (graceful shutdown, queue stopped). */
+  private releaseRow(r: JobRow, now: number): FinishOutcome {
+    const row = this.stmt(
+      `UPDATE jobs SET status = 'queued', attempts = max(0, attempts - 1), lease_token = NULL,
+         lease_expires_at = NULL, abort_requested = NULL, worker_id = NULL, started_at = NULL
+       WHERE id = ? RETURNING *`,
+    ).get(r.id) as JobRow;
+    this.recordAttempt(r, "released", null, now);
+    return { id: r.id, ok: true, status: "queued", retryAt: null, escalatedTo: null, job: toJob(row) };
+  }
+
+  private failRow(
+    r: JobRow,
+    error: string,
+    opts: { retryable: boolean; immediate: boolean; outcome: Attempt["outcome"] },
+    now: number,
+    rules: EscalationRule[],
+  ): FinishOutcome {
+    const decision = decideFailure({
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+      backoff: JSON.parse(r.backoff),
+      rule: matchEscalation(rules, r),
+      retryable: opts.retryable,
+      immediate: opts.immediate,
+      now,
+    });
+    if (decision.action === "fail") return this.endRow(r, "failed", error, now, opts.outcome, null);
+    if (decision.action === "retry") {
+      const row = this.stmt(
+        `UPDATE jobs SET status = ?, run_at = ?, error = ?, lease_token = NULL, lease_expires_at = NULL,
+           abort_requested = NULL
+         WHERE id = ? RETURNING *`,
+      ).get(decision.status, decision.runAt, error, r.id) as JobRow;
+      this.recordAttempt(r, opts.outcome, error, now);
+      return { id: r.id, ok: true, status: decision.status, retryAt: decision.runAt, escalatedTo: null, job: toJob(row) };
+    }
+    // Escalate: end this job and hand the same payload to the next queue or kind. Jobs that were
+    // waiting on this one now wait on its successor instead of being skipped.
+    const rule = decision.rule;
+    const toQueue = rule.toQueue ?? r.queue;
+    const toKind = rule.toKind ?? r.kind;
+    const newId = newJobId(now);
+    const reason = `escalated to ${newId} (${toKind} on ${toQueue}) after ${r.attempts} failed attempt${r.attempts === 1 ? "" : "s"}`;
+    const row = this.stmt(
+      `UPDATE jobs SET status = 'failed', error = ?, reason = ?, escalated_to = ?, finished_at = ?,
+         lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+       WHERE id = ? RETURNING *`,
+    ).get(error, reason, newId, now, r.id) as JobRow;
+    this.recordAttempt(r, opts.outcome, error, now);
+    this.insertJob({
+      id: newId,
+      queue: toQueue,
+      kind: toKind,
+      payload: r.payload,
+      status: "queued",
+      priority: r.priority,
+      position: this.allocatePositions(toQueue, 1, now),
+      name: r.name,
+      labels: r.labels,
+      depends_on: "[]",
+      max_attempts: r.max_attempts,
+      backoff: r.backoff,
+      timeout_ms: r.timeout_ms,
+      unique_key: r.unique_key,
+      run_at: now,
+      reason: null,
+      skipped_by: null,
+      escalated_from: r.id,
+      created_at: now,
+      finished_at: null,
+    });
+    const dependents = this.stmt("SELECT job_id FROM job_deps WHERE depends_on = ?").pluck().all(r.id) as string[];
+    for (const d of dependents) {
+      this.stmt("UPDATE OR IGNORE job_deps SET depends_on = ? WHERE job_id = ? AND depends_on = ?").run(newId, d, r.id);
+      this.stmt("DELETE FROM job_deps WHERE job_id = ? AND depends_on = ?").run(d, r.id);
+      this.stmt(
+        `UPDATE jobs SET depends_on = (SELECT json_group_array(depends_on) FROM job_deps WHERE job_id = ?) WHERE id = ?`,
+      ).run(d, d);
+    }
+    return { id: r.id, ok: true, status: "failed", retryAt: null, escalatedTo: newId, job: toJob(row) };
+  }
+
+  /** Blocked dependents whose every dependency has now completed become ready. */
+  private unblockDependents(id: string, now: number): void {
+    this.stmt(
+      `UPDATE jobs SET status = CASE WHEN run_at > @now THEN 'scheduled' ELSE 'queued' END
+       WHERE status = 'blocked'
+         AND id IN (SELECT job_id FROM job_deps WHERE depends_on = @id)
+         AND NOT EXISTS (
+           SELECT 1 FROM job_deps d JOIN jobs u ON u.id = d.depends_on
+           WHERE d.job_id = jobs.id AND u.status <> 'completed')`,
+    ).run({ id, now });
+  }
+
+  /** Every job waiting (transitively) on `root` is skipped, remembering `root` so a requeue can undo it. */
+  private skipDownstream(root: string, rootStatus: JobStatus, now: number): string[] {
+    const verb = rootStatus === "skipped" ? "was skipped" : rootStatus;
+    return this.stmt(
+      `WITH RECURSIVE down(id) AS (
+         SELECT d.job_id FROM job_deps d JOIN jobs j ON j.id = d.job_id
+         WHERE d.depends_on = @root AND j.status = 'blocked'
+         UNION
+         SELECT d.job_id FROM job_deps d JOIN down ON d.depends_on = down.id JOIN jobs j ON j.id = d.job_id
+         WHERE j.status = 'blocked'
+       )
+       UPDATE jobs SET status = 'skipped', skipped_by = @root, reason = @reason, finished_at = @now
+       WHERE id IN (SELECT id FROM down)
+       RETURNING id`,
+    )
+      .pluck()
+      .all({ root, reason: `upstream job ${root} ${verb}`, now }) as string[];
+  }
+
+  async jobReapExpired(params: { now?: number }): Promise<ReapResult> {
+    const now = params.now ?? Date.now();
+    const rules = this.rules();
+    const out: ReapResult = { requeued: [], failed: [], cancelled: [] };
+    // Read and write in one IMMEDIATE transaction: a completion cannot slip in between, and each
+    // write re-checks the token, so a job completed before the reaper ran is never touched.
+    const expired = this.stmt(
+      "SELECT id, lease_token FROM jobs WHERE status = 'running' AND lease_expires_at < ?",
+    ).all(now) as { id: string; lease_token: number }[];
+    if (expired.length === 0) return out;
+    this.write(() => {
+      for (const e of expired) {
+        const r = this.stmt(
+          "SELECT * FROM jobs WHERE id = ? AND lease_token = ? AND status = 'running' AND lease_expires_at < ?",
+        ).get(e.id, e.lease_token, now) as JobRow | undefined;
+        if (!r) continue;
+        let o: FinishOutcome;
+        if (r.abort_requested === "cancel") o = this.endRow(r, "cancelled", "cancelled", now, "lost", "cancelled by request");
+        else if (r.abort_requested === "requeue") o = this.releaseRow(r, now);
+        else o = this.failRow(r, LOST_ERROR, { retryable: true, immediate: true, outcome: "lost" }, now, rules);
+        if (o.status === "cancelled") out.cancelled.push(r.id);
+        else if (o.status === "failed") out.failed.push(r.id);
+        else out.requeued.push(r.id);
+      }
+    });
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reading
+
+  async jobGet(params: { id: string }): Promise<Job | null> {
+    const r = this.row(params.id);
+    return r ? toJob(r) : null;
+  }
+
+  async jobList(params: JobListParams): Promise<Job[]> {
+    const where: string[] = [];
+    const args: Record<string, unknown> = {};
+    if (params.queue !== undefined) {
+      where.push("queue = @queue");
+      args.queue = params.queue;
+    }
+    if (params.kind !== undefined) {
+      where.push("kind = @kind");
+      args.kind = params.kind;
+    }
+    if (params.status?.length) {
+      for (const s of params.status) {
+        if (!(JOB_STATUSES as readonly string[]).includes(s)) {
+          throw new ValidationError("status", `unknown status ${JSON.stringify(s)}; use one of ${JOB_STATUSES.join(", ")}`);
+        }
+      }
+      where.push("status IN (SELECT value FROM json_each(@statuses))");
+      args.statuses = JSON.stringify(params.status);
+    }
+    const recent = params.order === "recent";
+    if (params.after !== undefined) {
+      if (recent) {
+        where.push("id < @after");
+        args.after = params.after;
+      } else {
+        const c = this.mustRow(params.after);
+        where.push("(priority, position, id) > (@cp, @cpos, @cid)");
+        Object.assign(args, { cp: c.priority, cpos: c.position, cid: c.id });
+      }
+    }
+    args.limit = Math.min(Math.max(params.limit ?? 100, 1), 10_000);
+    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY ${recent ? "id DESC" : "priority, position, id"} LIMIT @limit`;
+    return (this.db.prepare(sql).all(args) as JobRow[]).map(toJob);
+  }
+
+  async jobAttempts(params: { id: string }): Promise<Attempt[]> {
+    return (this.stmt("SELECT * FROM job_attempts WHERE job_id = ? ORDER BY seq").all(params.id) as AttemptRow[]).map(
+      toAttempt,
+    );
+  }
+
+  async jobLogs(params: { id: string; afterSeq?: number; limit?: number }): Promise<StoredLogLine[]> {
+    const rows = this.stmt(
+      "SELECT seq, job_id, attempt, at, line FROM job_logs WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ).all(params.id, params.afterSeq ?? 0, params.limit ?? 1000) as {
+      seq: number;
+      job_id: string;
+      attempt: number;
+      at: number;
+      line: string;
+    }[];
+    return rows.map((r) => ({ seq: r.seq, jobId: r.job_id, attempt: r.attempt, at: r.at, line: r.line }));
+  }
+
+  async jobChain(params: { id: string }): Promise<Job[]> {
+    let first = this.mustRow(params.id);
+    const seen = new Set([first.id]);
+    while (first.escalated_from && !seen.has(first.escalated_from)) {
+      const prev = this.row(first.escalated_from);
+      if (!prev) break;
+      seen.add(prev.id);
+      first = prev;
+    }
+    const chain = [first];
+    const ids = new Set([first.id]);
+    for (let cur = first; cur.escalated_to && !ids.has(cur.escalated_to); ) {
+      const next = this.row(cur.escalated_to);
+      if (!next) break;
+      chain.push(next);
+      ids.add(next.id);
+      cur = next;
+    }
+    return chain.map(toJob);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Steering jobs
+
+  async jobCancel(params: { id: string; reason?: string; now?: number }): Promise<Job> {
+    const now = params.now ?? Date.now();
+    return this.write(() => {
+      const r = this.mustRow(params.id);
+      if (r.status === "running") {
+        const row = this.stmt("UPDATE jobs SET abort_requested = 'cancel' WHERE id = ? RETURNING *").get(r.id) as JobRow;
+        return toJob(row);
+      }
+      if (!["queued", "scheduled", "blocked"].includes(r.status)) {
+        throw new ConflictError(`job ${r.id} is ${r.status}; only queued, scheduled, blocked or running jobs can be cancelled`);
+      }
+      const row = this.stmt(
+        "UPDATE jobs SET status = 'cancelled', reason = ?, finished_at = ? WHERE id = ? RETURNING *",
+      ).get(params.reason ?? "cancelled by request", now, r.id) as JobRow;
+      this.skipDownstream(r.id, "cancelled", now);
+      return toJob(row);
+    });
+  }
+
+  async jobSkip(params: { id: string; reason?: string; now?: number }): Promise<Job> {
+    const now = params.now ?? Date.now();
+    return this.write(() => {
+      const r = this.mustRow(params.id);
+      if (!["queued", "scheduled", "blocked"].includes(r.status)) {
+        const hint = r.status === "running" ? " (cancel a running job instead)" : "";
+        throw new ConflictError(`job ${r.id} is ${r.status}; only queued, scheduled or blocked jobs can be skipped${hint}`);
+      }
+      const row = this.stmt(
+        "UPDATE jobs SET status = 'skipped', reason = ?, skipped_by = NULL, finished_at = ? WHERE id = ? RETURNING *",
+      ).get(params.reason ?? "skipped by request", now, r.id) as JobRow;
+      this.skipDownstream(r.id, "skipped", now);
+      return toJob(row);
+    });
+  }
+
+  async jobRequeue(params: { id: string; now?: number }): Promise<Job> {
+    const now = params.now ?? Date.now();
+    return this.write(() => {
+      const r = this.mustRow(params.id);
+      if (!DOOMED_STATUSES.includes(r.status)) {
+        throw new ConflictError(`job ${r.id} is ${r.status}; only failed, cancelled or skipped jobs can be requeued`);
+      }
+      const deps = this.depStates(r.id);
+      const doomed = deps.find((d) => DOOMED_STATUSES.includes(d.status));
+      if (doomed) {
+        const root = doomed.skipped_by ?? doomed.id;
+        throw new ConflictError(
+          `job ${r.id} depends on ${doomed.id}, which is ${doomed.status}; requeue ${root} first and this job follows`,
+        );
+      }
+      const status = readyStatus({ runAt: now, now, depStatuses: deps.map((d) => d.status) });
+      let row: JobRow;
+      try {
+        row = this.stmt(
+          `UPDATE jobs SET status = ?, attempts = 0, run_at = ?, error = NULL, result = NULL, reason = NULL,
+             progress = NULL, skipped_by = NULL, started_at = NULL, finished_at = NULL, worker_id = NULL,
+             lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+           WHERE id = ? RETURNING *`,
+        ).get(status, now, r.id) as JobRow;
+      } catch (err) {
+        if ((err as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") {
+          const holder = this.stmt(`SELECT id FROM jobs WHERE queue = ? AND unique_key = ? AND status IN ${ACTIVE_SQL}`)
+            .pluck()
+            .get(r.queue, r.unique_key);
+          throw new ConflictError(`job ${r.id} has key ${JSON.stringify(r.unique_key)}, now held by job ${String(holder)}`);
+        }
+        throw err;
+      }
+      this.unskipDownstream(r.id, now);
+      return toJob(row);
+    });
+  }
+
+  private depStates(id: string): { id: string; status: JobStatus; skipped_by: string | null }[] {
+    return this.stmt(
+      "SELECT u.id, u.status, u.skipped_by FROM job_deps d JOIN jobs u ON u.id = d.depends_on WHERE d.job_id = ?",
+    ).all(id) as { id: string; status: JobStatus; skipped_by: string | null }[];
+  }
+
+  /** Jobs skipped because `root` ended go back to blocked, unless another dependency of theirs is still doomed. */
+  private unskipDownstream(root: string, now: number): void {
+    const back = this.stmt(
+      `UPDATE jobs SET status = 'blocked', skipped_by = NULL, reason = NULL, finished_at = NULL
+       WHERE skipped_by = ? AND status = 'skipped' RETURNING id`,
+    )
+      .pluck()
+      .all(root) as string[];
+    for (const id of back) {
+      const doomed = this.depStates(id).find((d) => DOOMED_STATUSES.includes(d.status));
+      if (doomed) {
+        const cur = this.row(id)!;
+        if (cur.status !== "blocked") continue;
+        const by = doomed.skipped_by ?? doomed.id;
+        this.stmt(
+          "UPDATE jobs SET status = 'skipped', skipped_by = ?, reason = ?, finished_at = ? WHERE id = ?",
+        ).run(by, `upstream job ${by} ${doomed.status}`, now, id);
+        this.skipDownstream(id, "skipped", now);
+      }
+    }
+  }
+
+  async jobMove(params: { id: string; to: MoveTarget }): Promise<Job> {
+    return this.write(() => {
+      const r = this.mustRow(params.id);
+      if (!["queued", "scheduled", "blocked"].includes(r.status)) {
+        throw new ConflictError(`job ${r.id} is ${r.status}; only jobs that have not started can be moved`);
+      }
+      const to = params.to;
+      if (to === "top" || to === "bottom") {
+        const q = this.stmt(
+          to === "top"
+            ? "UPDATE queues SET head = head - 1 WHERE name = ? RETURNING head AS p"
+            : "UPDATE queues SET tail = tail + 1 WHERE name = ? RETURNING tail AS p",
+        ).get(r.queue) as { p: number };
+        return toJob(this.stmt("UPDATE jobs SET position = ? WHERE id = ? RETURNING *").get(q.p, r.id) as JobRow);
+      }
+      const before = "before" in to;
+      const otherId = before ? to.before : (to as { after: string }).after;
+      if (otherId === r.id) throw new ValidationError("to", "a job cannot be moved relative to itself");
+      const other = this.mustRow(otherId);
+      if (other.queue !== r.queue) {
+        throw new ValidationError("to", `job ${other.id} is in queue ${other.queue}, not ${r.queue}; move within one queue`);
+      }
+      // The moved job takes the other job's priority, so it really runs right before or after it.
+      let position = this.positionNextTo(other, r.id, before);
+      if (position === null) {
+        this.renumber(r.queue);
+        position = this.positionNextTo(this.mustRow(other.id), r.id, before)!;
+      }
+      return toJob(
+        this.stmt("UPDATE jobs SET position = ?, priority = ? WHERE id = ? RETURNING *").get(
+          position,
+          other.priority,
+          r.id,
+        ) as JobRow,
+      );
+    });
+  }
+
+  /** A position between `other` and its neighbour on one side; null when the gap is too narrow to split. */
+  private positionNextTo(other: JobRow, movingId: string, before: boolean): number | null {
+    const neighbour = this.stmt(
+      before
+        ? "SELECT max(position) FROM jobs WHERE queue = ? AND priority = ? AND position < ? AND id <> ?"
+        : "SELECT min(position) FROM jobs WHERE queue = ? AND priority = ? AND position > ? AND id <> ?",
+    )
+      .pluck()
+      .get(other.queue, other.priority, other.position, movingId) as number | null;
+    if (neighbour === null) return before ? other.position - 1 : other.position + 1;
+    const mid = (neighbour + other.position) / 2;
+    return mid === neighbour || mid === other.position ? null : mid;
+  }
+
+  private renumber(queue: string): void {
+    const ids = this.stmt("SELECT id FROM jobs WHERE queue = ? ORDER BY position, id").pluck().all(queue) as string[];
+    const upd = this.stmt("UPDATE jobs SET position = ? WHERE id = ?");
+    ids.forEach((id, i) => upd.run(i + 1, id));
+    this.stmt("UPDATE queues SET head = 0, tail = ? WHERE name = ?").run(ids.length, queue);
+  }
+
+  async jobPrune(params: { olderThanMs: number; queue?: string; now?: number }): Promise<{ deleted: number }> {
+    const now = params.now ?? Date.now();
+    const cutoff = now - params.olderThanMs;
+    let deleted = 0;
+    // In chunks, so a prune of a million rows never holds the write lock for long.
+    for (;;) {
+      const n = this.write(() => {
+        const ids = this.stmt(
+          `SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < @cutoff
+             AND status IN ('completed', 'failed', 'cancelled', 'skipped') ${params.queue ? "AND queue = @queue" : ""}
+           LIMIT 1000`,
+        )
+          .pluck()
+          .all({ cutoff, ...(params.queue ? { queue: params.queue } : {}) }) as string[];
+        if (ids.length === 0) return 0;
+        const list = JSON.stringify(ids);
+        for (const table of ["job_deps", "job_attempts", "job_logs"]) {
+          this.db.prepare(`DELETE FROM ${table} WHERE job_id IN (SELECT value FROM json_each(?))`).run(list);
+        }
+        return this.stmt("DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))").run(list).changes;
+      }, false);
+      deleted += n;
+      if (n < 1000) break;
+    }
+    return { deleted };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Queues
+
+  async queueEnsure(params: { queue: string; concurrency?: number | null; state?: QueueState }): Promise<QueueInfo> {
+    assertName(params.queue, "queue");
+    if (params.concurrency !== undefined) assertConcurrency(params.concurrency);
+    return this.write(() => {
+      this.stmt("INSERT INTO queues (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(
+        params.queue,
+        Date.now(),
+      );
+      if (params.concurrency !== undefined) {
+        this.stmt("UPDATE queues SET concurrency = ? WHERE name = ?").run(params.concurrency, params.queue);
+      }
+      if (params.state !== undefined) this.setState(params.queue, params.state);
+      return toQueue(this.mustQueue(params.queue));
+    });
+  }
+
+  async queueGet(params: { queue: string }): Promise<QueueInfo | null> {
+    const q = this.stmt("SELECT * FROM queues WHERE name = ?").get(params.queue) as QueueRow | undefined;
+    return q ? toQueue(q) : null;
+  }
+
+  async queueList(): Promise<QueueInfo[]> {
+    return (this.stmt("SELECT * FROM queues ORDER BY name").all() as QueueRow[]).map(toQueue);
+  }
+
+  async queueSetState(params: { queue: string; state: QueueState }): Promise<QueueInfo> {
+    if (!["running", "paused", "stopped"].includes(params.state)) {
+      throw new ValidationError("state", `unknown queue state ${JSON.stringify(params.state)}; use running, paused or stopped`);
+    }
+    return this.write(() => {
+      this.mustQueue(params.queue);
+      this.setState(params.queue, params.state);
+      return toQueue(this.mustQueue(params.queue));
+    });
+  }
+
+  private setState(queue: string, state: QueueState): void {
+    this.stmt("UPDATE queues SET state = ? WHERE name = ?").run(state, queue);
+    if (state === "stopped") {
+      // Running attempts are asked to stop; their workers put the jobs back in the queue.
+      this.stmt(
+        "UPDATE jobs SET abort_requested = 'requeue' WHERE queue = ? AND status = 'running' AND abort_requested IS NULL",
+      ).run(queue);
+    }
+  }
+
+  async queueSetConcurrency(params: { queue: string; concurrency: number | null }): Promise<QueueInfo> {
+    assertConcurrency(params.concurrency);
+    return this.write(() => {
+      this.mustQueue(params.queue);
+      this.stmt("UPDATE queues SET concurrency = ? WHERE name = ?").run(params.concurrency, params.queue);
+      return toQueue(this.mustQueue(params.queue));
+    });
+  }
+
+  async queueStats(params: { queue?: string; now?: number }): Promise<QueueStats[]> {
+    const now = params.now ?? Date.now();
+    const queues = params.queue ? [this.mustQueue(params.queue)] : (this.stmt("SELECT * FROM queues ORDER BY name").all() as QueueRow[]);
+    return queues.map((q) => {
+      const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+      for (const c of this.stmt("SELECT status, count(*) AS n FROM jobs WHERE queue = ? GROUP BY status").all(q.name) as {
+        status: JobStatus;
+        n: number;
+      }[]) {
+        counts[c.status] = c.n;
+      }
+      const durations = (
+        this.stmt(
+          `SELECT finished_at - started_at FROM jobs WHERE queue = ? AND finished_at IS NOT NULL AND status = 'completed'
+           ORDER BY finished_at DESC LIMIT 1000`,
+        )
+          .pluck()
+          .all(q.name) as number[]
+      ).sort((a, b) => a - b);
+      const completedLastMinute = this.stmt(
+        "SELECT count(*) FROM jobs WHERE queue = ? AND finished_at >= ? AND status = 'completed'",
+      )
+        .pluck()
+        .get(q.name, now - 60_000) as number;
+      return {
+        queue: q.name,
+        state: q.state,
+        concurrency: q.concurrency,
+        counts,
+        durationP50Ms: percentile(durations, 50),
+        durationP95Ms: percentile(durations, 95),
+        completedLastMinute,
+      };
+    });
+  }
+
+  async queueActiveCount(params: { queue: string }): Promise<number> {
+    return this.stmt(`SELECT count(*) FROM jobs WHERE queue = ? AND status IN ${ACTIVE_SQL}`).pluck().get(params.queue) as number;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Escalation rules
+
+  private rules(): EscalationRule[] {
+    return (this.stmt("SELECT * FROM escalation_rules").all() as RuleRow[]).map(toRule);
+  }
+
+  async escalationSet(params: { rule: EscalationRule }): Promise<void> {
+    const r = params.rule;
+    if (r.queue === null && r.kind === null) throw new ValidationError("rule", "give the queue or the kind (or both) the rule applies to");
+    if (r.toQueue === null && r.toKind === null) throw new ValidationError("rule", "give toQueue or toKind (or both): where failing jobs go");
+    if (!Number.isInteger(r.after) || r.after < 1) throw new ValidationError("rule.after", `must be a whole number of attempts, 1 or more; got ${r.after}`);
+    for (const [field, v] of [["rule.queue", r.queue], ["rule.kind", r.kind], ["rule.toQueue", r.toQueue], ["rule.toKind", r.toKind]] as const) {
+      if (v !== null) assertName(v, field);
+    }
+    this.write(() => {
+      this.stmt(
+        `INSERT INTO escalation_rules (queue, kind, after, to_queue, to_kind) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (queue, kind) DO UPDATE SET after = excluded.after, to_queue = excluded.to_queue, to_kind = excluded.to_kind`,
+      ).run(r.queue ?? "", r.kind ?? "", r.after, r.toQueue, r.toKind);
+    }, false);
+  }
+
+  async escalationList(): Promise<EscalationRule[]> {
+    return this.rules();
+  }
+
+  async escalationRemove(params: { queue: string | null; kind: string | null }): Promise<boolean> {
+    return this.write(
+      () => this.stmt("DELETE FROM escalation_rules WHERE queue = ? AND kind = ?").run(params.queue ?? "", params.kind ?? "").changes > 0,
+      false,
+    );
+  }
+}
+
+function assertConcurrency(c: number | null): void {
+  if (c !== null && (!Number.isInteger(c) || c < 1)) {
+    throw new ValidationError("concurrency", `must be a whole number of 1 or more, or null for no limit; got ${c}`);
+  }
+}
+
+function claimOrder(a: JobRow, b: JobRow): number {
+  return a.priority - b.priority || a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** Indexes of the batch, each after the batch jobs it depends on (the batch is known to be acyclic). */
+function topologicalOrder(jobs: readonly NewJob[]): number[] {
+  const index = new Map(jobs.map((j, i) => [j.id, i]));
+  const done = new Set<number>();
+  const order: number[] = [];
+  const visit = (i: number) => {
+    if (done.has(i)) return;
+    done.add(i);
+    for (const d of jobs[i]!.dependsOn) {
+      const k = index.get(d);
+      if (k !== undefined) visit(k);
+    }
+    order.push(i);
+  };
+  jobs.forEach((_, i) => visit(i));
+  return order;
+}
+

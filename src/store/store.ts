@@ -1,0 +1,159 @@
+/**
+ * The store seam: every durable change goes through these queue-level verbs. Names are
+ * noun + verb and each takes one params object, so a second store (PostgreSQL) implements
+ * the same surface and passes the same conformance suite. A store owns its connections and
+ * transactions; callers never see SQL.
+ */
+import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState } from "../core/job.js";
+import type { NewJob } from "../core/spec.js";
+
+export interface Lease {
+  id: string;
+  token: number;
+}
+
+export interface ClaimedJob {
+  job: Job;
+  token: number;
+}
+
+export interface ClaimResult {
+  jobs: ClaimedJob[];
+  /** When nothing was ready: the earliest time a scheduled job falls due, so a worker can sleep until then. */
+  nextRunAt: number | null;
+}
+
+/** What a heartbeat learns about each lease it extends. */
+export interface LeaseStatus {
+  id: string;
+  /** false: the lease is gone (reaped, or the job was finished by someone else). Write nothing more. */
+  ok: boolean;
+  /** A person asked for the attempt to stop: cancel the job, or put it back in its queue (queue stopped). */
+  abort: "cancel" | "requeue" | null;
+}
+
+export type Finish =
+  | { id: string; token: number; outcome: "completed"; result?: unknown }
+  | { id: string; token: number; outcome: "failed"; error: string; retryable?: boolean }
+  | { id: string; token: number; outcome: "cancelled"; error?: string }
+  | { id: string; token: number; outcome: "released" };
+
+export interface FinishOutcome {
+  id: string;
+  /** false: the token was stale, nothing was written. */
+  ok: boolean;
+  /** The job's status after the write. */
+  status: JobStatus | null;
+  /** Set when a failure scheduled another attempt. */
+  retryAt: number | null;
+  /** Set when the failure escalated the job: the new job's id. */
+  escalatedTo: string | null;
+  /** The job as the write left it; null when nothing was written. */
+  job: Job | null;
+}
+
+export interface AddResult {
+  job: Job;
+  /** false: a job holding the same unique key already existed and is returned instead. */
+  created: boolean;
+}
+
+export type MoveTarget = "top" | "bottom" | { before: string } | { after: string };
+
+export interface JobListParams {
+  queue?: string;
+  status?: JobStatus[];
+  kind?: string;
+  /** Return jobs after this id in the listing order (pagination cursor). */
+  after?: string;
+  limit?: number;
+  /** "queue": claim order (priority, position, id); "recent": newest first. Default "queue". */
+  order?: "queue" | "recent";
+}
+
+export interface LogLine {
+  jobId: string;
+  attempt: number;
+  at: number;
+  line: string;
+}
+
+export interface StoredLogLine extends LogLine {
+  seq: number;
+}
+
+export interface QueueStats {
+  queue: string;
+  state: QueueState;
+  concurrency: number | null;
+  counts: Record<JobStatus, number>;
+  /** Over the most recent completions (up to 1,000). */
+  durationP50Ms: number | null;
+  durationP95Ms: number | null;
+  /** Completions in the last minute. */
+  completedLastMinute: number;
+}
+
+export interface ReapResult {
+  requeued: string[];
+  failed: string[];
+  cancelled: string[];
+}
+
+export interface Store {
+  readonly dialect: "sqlite" | "postgres";
+  /** Where the store lives, for messages (a file path or a URL without its password). */
+  readonly location: string;
+
+  close(): Promise<void>;
+
+  /** Calls `onChange` soon after any process commits a change that could matter to a worker. */
+  watch(onChange: () => void): () => void;
+
+  jobAddMany(params: { jobs: NewJob[]; now?: number }): Promise<AddResult[]>;
+  jobClaim(params: {
+    workerId: string;
+    limit: number;
+    leaseMs: number;
+    /** Only these queues; all running queues when absent. */
+    queues?: string[] | null;
+    /** Only jobs of these kinds (what the worker has handlers for); any kind when absent. */
+    kinds?: string[] | null;
+    now?: number;
+  }): Promise<ClaimResult>;
+  jobHeartbeat(params: { leases: Lease[]; leaseMs: number; now?: number }): Promise<LeaseStatus[]>;
+  /** The same answer as a heartbeat without extending anything: a read, so it can run often. */
+  jobLeaseCheck(params: { leases: Lease[] }): Promise<LeaseStatus[]>;
+  jobProgress(params: { id: string; token: number; progress: unknown }): Promise<boolean>;
+  jobLogAppend(params: { lines: LogLine[] }): Promise<void>;
+  jobFinishMany(params: { finishes: Finish[]; now?: number }): Promise<FinishOutcome[]>;
+  jobComplete(params: { id: string; token: number; result?: unknown; now?: number }): Promise<FinishOutcome>;
+  jobFail(params: { id: string; token: number; error: string; retryable?: boolean; now?: number }): Promise<FinishOutcome>;
+  jobRelease(params: { id: string; token: number; now?: number }): Promise<FinishOutcome>;
+  jobReapExpired(params: { now?: number }): Promise<ReapResult>;
+
+  jobGet(params: { id: string }): Promise<Job | null>;
+  jobList(params: JobListParams): Promise<Job[]>;
+  jobAttempts(params: { id: string }): Promise<Attempt[]>;
+  jobLogs(params: { id: string; afterSeq?: number; limit?: number }): Promise<StoredLogLine[]>;
+  /** Every job of the escalation chain the job belongs to, first to last. */
+  jobChain(params: { id: string }): Promise<Job[]>;
+  jobCancel(params: { id: string; reason?: string; now?: number }): Promise<Job>;
+  jobSkip(params: { id: string; reason?: string; now?: number }): Promise<Job>;
+  jobRequeue(params: { id: string; now?: number }): Promise<Job>;
+  jobMove(params: { id: string; to: MoveTarget }): Promise<Job>;
+  jobPrune(params: { olderThanMs: number; queue?: string; now?: number }): Promise<{ deleted: number }>;
+
+  queueEnsure(params: { queue: string; concurrency?: number | null; state?: QueueState }): Promise<QueueInfo>;
+  queueGet(params: { queue: string }): Promise<QueueInfo | null>;
+  queueList(): Promise<QueueInfo[]>;
+  queueSetState(params: { queue: string; state: QueueState }): Promise<QueueInfo>;
+  queueSetConcurrency(params: { queue: string; concurrency: number | null }): Promise<QueueInfo>;
+  queueStats(params: { queue?: string; now?: number }): Promise<QueueStats[]>;
+  /** Jobs still queued, scheduled, blocked or running in the queue. */
+  queueActiveCount(params: { queue: string }): Promise<number>;
+
+  escalationSet(params: { rule: EscalationRule }): Promise<void>;
+  escalationList(): Promise<EscalationRule[]>;
+  escalationRemove(params: { queue: string | null; kind: string | null }): Promise<boolean>;
+}
