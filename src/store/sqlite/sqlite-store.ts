@@ -428,14 +428,19 @@ export class SqliteStore implements Store {
     return { id: r.id, ok: true, status, retryAt: null, escalatedTo: null, job: toJob(row) };
   }
 
-  /** Back to the queue without counting the attempt (graceful shutdown, queue stopped). */
-  private releaseRow(r: JobRow, now: number): FinishOutcome {
+  /**
+   * Back to the queue without counting the attempt: graceful shutdown, a stopped queue, or the
+   * first time a job's worker dies under it (a second death counts, so a job that kills its
+   * worker cannot loop forever).
+   */
+  private releaseRow(r: JobRow, now: number, outcome: "released" | "lost" = "released", error: string | null = null): FinishOutcome {
     const row = this.stmt(
       `UPDATE jobs SET status = 'queued', attempts = max(0, attempts - 1), lease_token = NULL,
-         lease_expires_at = NULL, abort_requested = NULL, worker_id = NULL, started_at = NULL
+         lease_expires_at = NULL, abort_requested = NULL, worker_id = NULL, started_at = NULL,
+         error = coalesce(?, error)
        WHERE id = ? RETURNING *`,
-    ).get(r.id) as JobRow;
-    this.recordAttempt(r, "released", null, now);
+    ).get(error, r.id) as JobRow;
+    this.recordAttempt(r, outcome, error, now);
     return { id: r.id, ok: true, status: "queued", retryAt: null, escalatedTo: null, job: toJob(row) };
   }
 
@@ -561,6 +566,7 @@ export class SqliteStore implements Store {
         let o: FinishOutcome;
         if (r.abort_requested === "cancel") o = this.endRow(r, "cancelled", "cancelled", now, "lost", "cancelled by request");
         else if (r.abort_requested === "requeue") o = this.releaseRow(r, now);
+        else if (!this.lostBefore(r.id)) o = this.releaseRow(r, now, "lost", LOST_ERROR);
         else o = this.failRow(r, LOST_ERROR, { retryable: true, immediate: true, outcome: "lost" }, now, rules);
         if (o.status === "cancelled") out.cancelled.push(r.id);
         else if (o.status === "failed") out.failed.push(r.id);
@@ -568,6 +574,10 @@ export class SqliteStore implements Store {
       }
     });
     return out;
+  }
+
+  private lostBefore(id: string): boolean {
+    return this.stmt("SELECT 1 FROM job_attempts WHERE job_id = ? AND outcome = 'lost' LIMIT 1").get(id) !== undefined;
   }
 
   // ---------------------------------------------------------------------------------------

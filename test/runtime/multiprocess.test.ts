@@ -1,0 +1,204 @@
+/**
+ * Real worker processes on one SQLite file. The oracle is an append-only log each attempt writes
+ * to with O_APPEND; at the end it is compared with the store's final state.
+ */
+import { type ChildProcess, execFile, fork } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { prepareJobs } from "../../src/core/spec.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { tempDir } from "../helpers/tmp.js";
+
+const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
+const children: ChildProcess[] = [];
+
+beforeAll(() => {
+  if (!existsSync(new URL("../../dist/index.js", import.meta.url))) {
+    throw new Error("dist/ is missing: run `npm test` (it builds first) or `npm run build`");
+  }
+});
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+});
+
+function startWorker(args: { db: string; log: string; concurrency: number; queue: string; leaseMs: number; reaperMs: number; jobMs: number }) {
+  const child = fork(
+    join(FIXTURES, "worker-process.mjs"),
+    [args.db, args.log, String(args.concurrency), args.queue, String(args.leaseMs), String(args.reaperMs), String(args.jobMs)],
+    { stdio: ["ignore", "ignore", "inherit", "ipc"] },
+  );
+  children.push(child);
+  return new Promise<ChildProcess>((resolve, reject) => {
+    child.once("message", () => resolve(child));
+    child.once("exit", (code) => reject(new Error(`worker exited early with ${code}`)));
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once("exit", (code) => r(code)));
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function readLog(path: string): { id: string; attempt: number; pid: number }[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [id, attempt, pid] = l.split(" ");
+      return { id: id!, attempt: Number(attempt), pid: Number(pid) };
+    });
+}
+
+async function addJobs(store: SqliteStore, queue: string, n: number, payload: (i: number) => unknown = () => ({})) {
+  const ids: string[] = [];
+  for (let start = 0; start < n; start += 1000) {
+    const specs = Array.from({ length: Math.min(1000, n - start) }, (_, k) => ({ kind: "work", queue, payload: payload(start + k) }));
+    const added = await store.jobAddMany({ jobs: prepareJobs(specs) });
+    ids.push(...added.map((a) => a.job.id));
+  }
+  return ids;
+}
+
+describe("several worker processes on one SQLite file", () => {
+  it("8 processes drain 5,000 jobs: each ran exactly once, none lost, none left running", async () => {
+    const tmp = tempDir();
+    const db = join(tmp.dir, "runway.db");
+    const log = join(tmp.dir, "exec.log");
+    const store = new SqliteStore({ path: db });
+    try {
+      await store.queueEnsure({ queue: "drain", concurrency: null });
+      const ids = await addJobs(store, "drain", 5000);
+      await Promise.all(
+        Array.from({ length: 8 }, () => startWorker({ db, log, concurrency: 4, queue: "drain", leaseMs: 30_000, reaperMs: 1000, jobMs: 0 })),
+      );
+      await until("all jobs completed", async () => (await store.queueStats({ queue: "drain" }))[0]!.counts.completed === 5000);
+      const lines = readLog(log);
+      const seen = new Map<string, number>();
+      for (const l of lines) seen.set(l.id, (seen.get(l.id) ?? 0) + 1);
+      expect(lines).toHaveLength(5000);
+      expect([...seen.values()].every((n) => n === 1)).toBe(true);
+      expect(new Set(ids)).toEqual(new Set(seen.keys()));
+      // The work really was shared between processes.
+      expect(new Set(lines.map((l) => l.pid)).size).toBeGreaterThan(1);
+      const [s] = await store.queueStats({ queue: "drain" });
+      expect(s!.counts).toMatchObject({ running: 0, queued: 0, completed: 5000, failed: 0 });
+      for (const c of children) c.kill("SIGTERM");
+      const codes = await Promise.all(children.map(exited));
+      expect(codes.every((c) => c === 0)).toBe(true);
+    } finally {
+      await store.close();
+      tmp.cleanup();
+    }
+  });
+
+  it("kill -9 of a worker mid-run: every job completes, only the killed attempts ran twice, recovered within lease + reaper interval", async () => {
+    const tmp = tempDir();
+    const db = join(tmp.dir, "runway.db");
+    const log = join(tmp.dir, "exec.log");
+    const store = new SqliteStore({ path: db });
+    const leaseMs = 1000;
+    const reaperMs = 500;
+    try {
+      await store.queueEnsure({ queue: "crash", concurrency: null });
+      const ids = await addJobs(store, "crash", 300, () => ({ ms: 40 }));
+      const victim = await startWorker({ db, log, concurrency: 4, queue: "crash", leaseMs, reaperMs, jobMs: 40 });
+      await startWorker({ db, log, concurrency: 4, queue: "crash", leaseMs, reaperMs, jobMs: 40 });
+      await until("some progress", () => readLog(log).length >= 60);
+      const victimId = `w-${victim.pid}`;
+      const running = await until("the victim to hold jobs", async () => {
+        const r = (await store.jobList({ status: ["running"], limit: 100 })).filter((j) => j.workerId === victimId);
+        return r.length > 0 ? r : undefined;
+      });
+      victim.kill("SIGKILL");
+      const killedAt = Date.now();
+      await exited(victim);
+      // A replacement joins, as a supervisor would start one.
+      await startWorker({ db, log, concurrency: 4, queue: "crash", leaseMs, reaperMs, jobMs: 40 });
+      await until("all jobs completed", async () => (await store.queueStats({ queue: "crash" }))[0]!.counts.completed === 300);
+
+      const lines = readLog(log);
+      const runs = new Map<string, number>();
+      for (const l of lines) runs.set(l.id, (runs.get(l.id) ?? 0) + 1);
+      expect(new Set(runs.keys())).toEqual(new Set(ids));
+      // The attempts the kill interrupted are the ones the store recorded as lost for the victim.
+      const lost = (await Promise.all(ids.map((id) => store.jobAttempts({ id }))))
+        .flat()
+        .filter((a) => a.outcome === "lost");
+      expect(lost.length).toBeGreaterThan(0);
+      expect(lost.every((a) => a.workerId === victimId)).toBe(true);
+      expect(running.some((j) => lost.some((a) => a.jobId === j.id))).toBe(true);
+      const killed = new Set(lost.map((a) => a.jobId));
+      for (const [id, n] of runs) {
+        // A second run is allowed only for an attempt the kill interrupted after it logged.
+        if (n > 1) expect(killed.has(id), `job ${id} ran ${n} times`).toBe(true);
+        expect(n).toBeLessThanOrEqual(2);
+      }
+      for (const a of lost) {
+        expect(a.finishedAt - killedAt).toBeLessThanOrEqual(leaseMs + reaperMs + 1000);
+        expect((await store.jobGet({ id: a.jobId }))!.status).toBe("completed");
+      }
+      const [s] = await store.queueStats({ queue: "crash" });
+      expect(s!.counts).toMatchObject({ running: 0, queued: 0, failed: 0, completed: 300 });
+    } finally {
+      await store.close();
+      tmp.cleanup();
+    }
+  });
+
+  it("a queue's concurrency limit holds across worker processes", async () => {
+    const tmp = tempDir();
+    const db = join(tmp.dir, "runway.db");
+    const log = join(tmp.dir, "exec.log");
+    const store = new SqliteStore({ path: db });
+    try {
+      await store.queueEnsure({ queue: "limited", concurrency: 2 });
+      await addJobs(store, "limited", 30, () => ({ ms: 60 }));
+      await Promise.all(
+        // Three one-slot processes against a limit of two: only the shared count can hold one back.
+        [1, 2, 3].map(() => startWorker({ db, log, concurrency: 1, queue: "limited", leaseMs: 30_000, reaperMs: 1000, jobMs: 60 })),
+      );
+      let max = 0;
+      await until("all jobs completed", async () => {
+        const [s] = await store.queueStats({ queue: "limited" });
+        max = Math.max(max, s!.counts.running);
+        return s!.counts.completed === 30;
+      });
+      expect(max).toBe(2);
+      expect(new Set(readLog(log).map((l) => l.pid)).size).toBeGreaterThanOrEqual(2);
+    } finally {
+      await store.close();
+      tmp.cleanup();
+    }
+  });
+
+  it("a unique key holds when four processes add it at once", async () => {
+    const tmp = tempDir();
+    const db = join(tmp.dir, "runway.db");
+    const store = new SqliteStore({ path: db });
+    try {
+      const run = promisify(execFile);
+      const outs = await Promise.all(
+        [1, 2, 3, 4].map(() => run(process.execPath, [join(FIXTURES, "add-process.mjs"), db, "the-key", "50"])),
+      );
+      const ids = new Set(outs.flatMap((o) => JSON.parse(o.stdout) as string[]));
+      expect(ids.size).toBe(1);
+      expect(await store.jobList({ queue: "uniq" })).toHaveLength(1);
+    } finally {
+      await store.close();
+      tmp.cleanup();
+    }
+  });
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Process tests spawn workers of their own; two cores are shared by everything.
+    fileParallelism: true,
+    maxWorkers: 2,
+  },
+});
