@@ -1,4 +1,4 @@
-import type { Job, JobStatus, Json } from "../index.js";
+import { JOB_STATUSES, type Job, type JobStatus, type Json } from "../index.js";
 import { type Paint, type Tone, cursor, padEnd, tone, truncate, visibleWidth } from "./ansi.js";
 import type { Board } from "./board.js";
 
@@ -113,22 +113,26 @@ export function notes(job: Job, ctx: ViewContext, now: number): string {
 
 const COLUMNS = [
   { title: "ID", width: 6 },
-  { title: "NAME", width: 20 },
+  { title: "NAME", width: 19 },
   { title: "KIND", width: 7 },
   { title: "PRIORITY", width: 8 },
-  { title: "STATUS", width: 10 },
-  { title: "TRY", width: 4 },
+  { title: "STATUS", width: 9 },
+  { title: "TRY", width: 3 },
 ];
 
-function rowLine(cells: string[], tail: string): string {
-  return `  ${cells.map((c, i) => padEnd(c, COLUMNS[i]!.width)).join("  ")}  ${tail}`;
+/** On a narrow terminal the id column goes, so the notes keep some room; names still tell jobs apart. */
+export const NARROW_BELOW = 110;
+
+function rowLine(cells: string[], tail: string, narrow: boolean): string {
+  const shown = cells.map((c, i) => padEnd(c, COLUMNS[i]!.width)).filter((_, i) => !(narrow && i === 0));
+  return `  ${shown.join("  ")}  ${tail}`;
 }
 
-export function headerLine(paint: Paint): string {
-  return paint.dim(rowLine(COLUMNS.map((c) => c.title), "NOTES"));
+export function headerLine(paint: Paint, narrow = false): string {
+  return paint.dim(rowLine(COLUMNS.map((c) => c.title), "NOTES", narrow));
 }
 
-export function jobLine(job: Job, ctx: ViewContext, now: number, frame: number | null): string {
+export function jobLine(job: Job, ctx: ViewContext, now: number, frame: number | null, narrow = false): string {
   const { paint } = ctx;
   const spin = frame !== null && job.status === "running" ? ` ${SPINNER[frame % SPINNER.length]}` : "";
   return rowLine(
@@ -141,16 +145,18 @@ export function jobLine(job: Job, ctx: ViewContext, now: number, frame: number |
       `${job.attempts}/${job.maxAttempts}`,
     ],
     notes(job, ctx, now),
+    narrow,
   );
 }
 
 export function queueLine(queue: string, ctx: ViewContext): string {
   const { board, paint } = ctx;
-  const counts = new Map<JobStatus, number>();
-  for (const j of board.rows(queue)) counts.set(j.status, (counts.get(j.status) ?? 0) + 1);
+  // Running first: that is what the limit applies to.
+  const counts = new Map<JobStatus, number>(["running", ...JOB_STATUSES].map((s) => [s as JobStatus, 0]));
+  for (const j of board.rows(queue)) counts.set(j.status, counts.get(j.status)! + 1);
   const c = ctx.concurrency.get(queue);
   const limit = c === undefined ? "" : c === null ? "no concurrency limit" : `concurrency ${c}`;
-  const summary = [...counts].map(([s, n]) => tone(paint, STATUS_TONE[s], `${n} ${s}`)).join(", ");
+  const summary = [...counts].filter(([, n]) => n > 0).map(([s, n]) => tone(paint, STATUS_TONE[s], `${n} ${s}`)).join(", ");
   return `${paint.bold(queue)}  ${paint.dim(limit)}  ${summary}`;
 }
 
@@ -195,14 +201,16 @@ export class LiveView implements View {
   private draw(final = false): void {
     const now = Date.now();
     const { board, paint } = this.ctx;
+    const width = Math.max(20, (this.out.columns || 100) - 1);
+    const narrow = width + 1 < NARROW_BELOW;
     const top = [
       `${paint.bold("runway demo")}  ${paint.dim(`${this.ctx.dbLabel} · ${((now - this.ctx.startedAt) / 1000).toFixed(1)}s`)}`,
       "",
-      headerLine(paint),
+      headerLine(paint, narrow),
     ];
     for (const q of board.queues()) {
       top.push(queueLine(q, this.ctx));
-      for (const j of board.rows(q)) top.push(jobLine(j, this.ctx, now, final ? null : this.frame));
+      for (const j of board.rows(q)) top.push(jobLine(j, this.ctx, now, final ? null : this.frame, narrow));
     }
     top.push("", paint.bold("events"));
     // The cursor cannot move above the top of the screen, so the block must fit in it: the
@@ -210,7 +218,6 @@ export class LiveView implements View {
     const rows = this.out.rows || 24;
     const room = Math.max(2, Math.min(8, rows - 1 - top.length));
     const lines = [...top, ...this.events.slice(-room).map((l) => `  ${l}`)].slice(0, Math.max(1, rows - 1));
-    const width = Math.max(20, (this.out.columns || 100) - 1);
     let s = cursor.up(this.drawn) + "\r";
     for (const l of lines) s += `${cursor.clearLine}${visibleWidth(l) > width ? truncate(l, width) : l}\n`;
     s += cursor.clearDown;

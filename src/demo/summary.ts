@@ -17,24 +17,28 @@ function table(rows: string[][], rightFrom: number): string[] {
   return rows.map((r) => `  ${r.map((c, i) => (i >= rightFrom ? padStart(c, widths[i]!) : padEnd(c, widths[i]!))).join("  ")}`);
 }
 
+function outcomeOf(outcome: string, paint: Paint): string {
+  const padded = padEnd(outcome, 9);
+  return outcome === "completed" ? paint.green(padded) : outcome === "failed" ? paint.red(padded) : padded;
+}
+
 /**
- * One line per job: each attempt, the backoff runway set before the next one, and when the next
- * one really started (later than the backoff when every slot of the queue was busy).
+ * Each attempt, and between two of them the backoff runway set and when the next attempt really
+ * started (later than the backoff when every slot of the queue was busy).
  */
-function timeline(attempts: Attempt[], backoff: Backoff, paint: Paint): string {
-  const parts: string[] = [];
+function timeline(attempts: Attempt[], backoff: Backoff, paint: Paint, indent: string): string[] {
+  const lines: string[] = [];
   attempts.forEach((a, i) => {
-    const outcome = a.outcome === "completed" ? paint.green(a.outcome) : a.outcome === "failed" ? paint.red(a.outcome) : a.outcome;
-    parts.push(`attempt ${a.attempt} ${outcome} (${ms(a.finishedAt - a.startedAt)})`);
+    lines.push(`${indent}attempt ${a.attempt}  ${outcomeOf(a.outcome, paint)}  ${padStart(ms(a.finishedAt - a.startedAt), 6)}  ${a.error ?? ""}`);
     const next = attempts[i + 1];
     if (next) {
       const planned = backoffDelay(backoff, a.attempt);
       const actual = next.startedAt - a.finishedAt;
-      const late = actual - planned > 50 ? `, started after ${ms(actual)}: no free slot sooner` : "";
-      parts.push(paint.yellow(`backoff ${ms(planned)}${late}`));
+      const late = actual - planned > 50 ? paint.dim(` (next attempt started after ${ms(actual)}: no free slot sooner)`) : "";
+      lines.push(`${indent}${paint.yellow(`backoff ${ms(planned)}`)}${late}`);
     }
   });
-  return parts.join(" -> ");
+  return lines;
 }
 
 export function summarise(story: Story, board: Board, paint: Paint): string[] {
@@ -61,10 +65,10 @@ export function summarise(story: Story, board: Board, paint: Paint): string[] {
   if (first) {
     head(`Escalation chain of "${first.name ?? first.kind}" (rw.chain())`);
     story.chain.forEach((j, i) => {
-      const status = j.status === "completed" ? paint.green(j.status) : j.status === "failed" ? paint.red(j.status) : j.status;
-      const end = j.escalatedTo ? readable(board, j.reason ?? "") : j.status === "completed" ? `result ${JSON.stringify(j.result)}` : (j.error ?? "");
-      out.push(`  ${i + 1}. [${shortId(j.id)}] ${padEnd(j.kind, 6)} ${status} after ${j.attempts} of ${j.maxAttempts} attempts · ${end}`);
-      out.push(`     ${timeline(story.attemptsOf.get(j.id) ?? [], j.backoff, paint)}`);
+      out.push(`  ${i + 1}. [${shortId(j.id)}] ${j.kind}: ${outcomeOf(j.status, paint).trimEnd()}, ${j.attempts} of ${j.maxAttempts} attempts used`);
+      out.push(...timeline(story.attemptsOf.get(j.id) ?? [], j.backoff, paint, "       "));
+      if (j.escalatedTo) out.push(`       ${paint.magenta(readable(board, j.reason ?? ""))}`);
+      else if (j.status === "completed") out.push(`       result ${JSON.stringify(j.result)}`);
     });
     const last = story.chain[story.chain.length - 1]!;
     const followers = story.chain.length > 1 ? board.rows(last.queue).filter((j) => j.dependsOn.includes(last.id)) : [];
@@ -76,7 +80,7 @@ export function summarise(story: Story, board: Board, paint: Paint): string[] {
   if (story.flaky) {
     const b = story.flaky.backoff;
     head(`Retries of "${story.flaky.name}" (${b.strategy} backoff, base ${ms(b.baseMs)})`);
-    out.push(`  ${timeline(story.attemptsOf.get(story.flaky.id) ?? [], b, paint)}`);
+    out.push(...timeline(story.attemptsOf.get(story.flaky.id) ?? [], b, paint, "  "));
   }
 
   if (story.cancelled) {

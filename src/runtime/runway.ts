@@ -15,8 +15,8 @@ export interface OpenOptions extends OpenStoreOptions {
   db?: string | Store;
 }
 
-/** A map from kind to payload type, for typed `add` and handlers. */
-export type JobTypes = Record<string, unknown>;
+/** A map from kind to payload type, for typed `add` and handlers; untyped by default. */
+export type JobTypes = Record<string, any>;
 
 export type Handlers<T extends JobTypes> = { [K in keyof T]?: Handler<T[K]> };
 
@@ -136,7 +136,7 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
   }
 
   /** Deletes finished jobs that finished longer ago than `olderThan` (ms or "7d"). */
-  prune(params: { olderThan: number | string; queue?: string }): Promise<{ deleted: number }> {
+  async prune(params: { olderThan: number | string; queue?: string }): Promise<{ deleted: number }> {
     const olderThanMs = parseDuration(params.olderThan, "olderThan");
     return this.store.jobPrune({ olderThanMs, ...(params.queue ? { queue: params.queue } : {}) });
   }
@@ -145,7 +145,7 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
    * After `after` failed attempts of a job on `queue` and/or of `kind`, end it failed and add a
    * successor with the same payload on `toQueue` and/or `toKind`.
    */
-  escalate(rule: { queue?: string; kind?: string; after: number; toQueue?: string; toKind?: string }): Promise<void> {
+  async escalate(rule: { queue?: string; kind?: string; after: number; toQueue?: string; toKind?: string }): Promise<void> {
     const full: EscalationRule = {
       queue: rule.queue ?? null,
       kind: rule.kind ?? null,
