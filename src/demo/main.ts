@@ -147,9 +147,12 @@ async function main(): Promise<number> {
     clearInterval(refreshTimer);
     if (ending !== "drained") {
       narrator.say({
-        verb: ending,
+        verb: "stopping",
         tone: "red",
-        text: ending === "timeout" ? `still not drained after ${ms(TIMEOUT_MS)}: ${[...drained.left].join(", ")}` : "stopping",
+        text:
+          ending === "timeout"
+            ? `queues still not drained after ${ms(TIMEOUT_MS)}: ${[...drained.left].join(", ")}`
+            : "interrupted; running attempts go back to their queues",
       });
       // Nothing should be left running on a clean finish; after a timeout or Ctrl-C, don't wait for it.
       await worker.stop({ graceMs: 0 });
@@ -173,6 +176,7 @@ async function main(): Promise<number> {
     view.stop();
     viewStarted = false;
     const lines = summarise(story, board, paint);
+    if (ending !== "drained") lines.unshift("", paint.red(`Stopped early (${ending}): these are the counts so far.`));
     lines.push(
       "",
       `${paint.bold("Database")}  ${dbPath}`,

@@ -71,21 +71,22 @@ export function summarise(story: Story, board: Board, paint: Paint): string[] {
       else if (j.status === "completed") out.push(`       result ${JSON.stringify(j.result)}`);
     });
     const last = story.chain[story.chain.length - 1]!;
-    const followers = story.chain.length > 1 ? board.rows(last.queue).filter((j) => j.dependsOn.includes(last.id)) : [];
+    const everyJob = board.queues().flatMap((q) => board.rows(q));
+    const followers = story.chain.length > 1 ? everyJob.filter((j) => j.dependsOn.includes(last.id)) : [];
     for (const f of followers) {
       out.push(`  ${jobLabel(board, f.id)} depended on [${shortId(first.id)}]; it waited on [${shortId(last.id)}] instead and ended ${f.status}`);
     }
   }
 
-  if (story.flaky) {
+  if (story.flaky && (story.attemptsOf.get(story.flaky.id)?.length ?? 0) > 0) {
     const b = story.flaky.backoff;
     head(`Retries of "${story.flaky.name}" (${b.strategy} backoff, base ${ms(b.baseMs)})`);
     out.push(...timeline(story.attemptsOf.get(story.flaky.id) ?? [], b, paint, "  "));
   }
 
-  if (story.cancelled) {
+  if (story.cancelled?.status === "cancelled") {
     const c = story.cancelled;
-    head("Cancelled while queued, and what it took with it");
+    head("Cancelled, and what it took with it");
     out.push(`  ${jobLabel(board, c.id)}: ${c.reason ?? c.status}`);
     for (const q of board.queues()) {
       for (const j of board.rows(q)) {

@@ -1,0 +1,41 @@
+import type { Command } from "commander";
+import { formatDuration } from "../../core/duration.js";
+import { JOB_STATUSES } from "../../core/job.js";
+import { open } from "../../runtime/runway.js";
+
+export function registerStats(program: Command): void {
+  program
+    .command("stats")
+    .description("Counts by status, recent durations and throughput for each queue")
+    .argument("[queue]", "only this queue")
+    .option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  runway stats\n  runway stats research --json\n")
+    .action(async (queue: string | undefined, opts: { json?: boolean }) => {
+      const rw = open({ db: program.opts().db });
+      try {
+        const stats = await rw.stats(queue);
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
+          return;
+        }
+        if (stats.length === 0) {
+          process.stdout.write(`no queues yet in ${rw.store.location}\n`);
+          return;
+        }
+        const header = ["queue", "state", "limit", ...JOB_STATUSES, "p50", "p95", "done/min"];
+        const rows = stats.map((s) => [
+          s.queue,
+          s.state,
+          s.concurrency === null ? "-" : String(s.concurrency),
+          ...JOB_STATUSES.map((st) => String(s.counts[st])),
+          s.durationP50Ms === null ? "-" : formatDuration(s.durationP50Ms),
+          s.durationP95Ms === null ? "-" : formatDuration(s.durationP95Ms),
+          String(s.completedLastMinute),
+        ]);
+        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+        for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
+      } finally {
+        await rw.close();
+      }
+    });
+}
