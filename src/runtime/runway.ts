@@ -73,7 +73,7 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
 
   private async checkDrained(queue: string): Promise<void> {
     if (this.drained.has(queue)) return;
-    if ((await this.store.queueActiveCount({ queue })) > 0) return;
+    if (!(await this.store.queueIsDrained({ queue }))) return;
     this.drained.add(queue);
     this.emit("drained", { queue });
   }

@@ -150,8 +150,8 @@ export interface Store {
   queueSetState(params: { queue: string; state: QueueState }): Promise<QueueInfo>;
   queueSetConcurrency(params: { queue: string; concurrency: number | null }): Promise<QueueInfo>;
   queueStats(params: { queue?: string; now?: number }): Promise<QueueStats[]>;
-  /** Jobs still queued, scheduled, blocked or running in the queue. */
-  queueActiveCount(params: { queue: string }): Promise<number>;
+  /** True when nothing is queued, scheduled, blocked or running in the queue: it has drained. */
+  queueIsDrained(params: { queue: string }): Promise<boolean>;
 
   escalationSet(params: { rule: EscalationRule }): Promise<void>;
   escalationList(): Promise<EscalationRule[]>;

@@ -639,6 +639,17 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(await status(b!.id)).toBe("completed");
         expect(await status(c!.id)).toBe("queued");
       });
+
+      it("says when a queue has drained", async () => {
+        const j = await add({ kind: "k" });
+        expect(await store.queueIsDrained({ queue: "default" })).toBe(false);
+        const [c] = await claim();
+        expect(await store.queueIsDrained({ queue: "default" })).toBe(false);
+        await store.jobComplete({ id: j.id, token: c!.token });
+        expect(await store.queueIsDrained({ queue: "default" })).toBe(true);
+        await add({ kind: "k", delay: "1h" });
+        expect(await store.queueIsDrained({ queue: "default" })).toBe(false);
+      });
     });
   });
 }

@@ -143,6 +143,16 @@ export class SqliteStore implements Store {
       const alias = new Map<string, string>();
       const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
       const results: AddResult[] = new Array(jobs.length);
+      // One position range per queue for the whole batch, handed out in input order (FIFO).
+      const nextPosition = new Map<string, number>();
+      const perQueue = new Map<string, number>();
+      for (const j of jobs) perQueue.set(j.queue, (perQueue.get(j.queue) ?? 0) + 1);
+      for (const [queue, n] of perQueue) nextPosition.set(queue, this.allocatePositions(queue, n, now));
+      const positions = jobs.map((j) => {
+        const p = nextPosition.get(j.queue)!;
+        nextPosition.set(j.queue, p + 1);
+        return p;
+      });
       for (const i of topologicalOrder(jobs)) {
         const job = jobs[i]!;
         const field = jobs.length === 1 ? "job" : `jobs[${i}]`;
@@ -163,7 +173,7 @@ export class SqliteStore implements Store {
           ? "skipped"
           : readyStatus({ runAt: job.runAt, now, depStatuses: depStates.map((d) => d.status) });
         const root = doomed ? (doomed.skippedBy ?? doomed.id) : null;
-        const position = this.allocatePositions(job.queue, 1, now);
+        const position = positions[i]!;
         const values = {
           id: job.id,
           queue: job.queue,
@@ -949,8 +959,9 @@ export class SqliteStore implements Store {
     });
   }
 
-  async queueActiveCount(params: { queue: string }): Promise<number> {
-    return this.stmt(`SELECT count(*) FROM jobs WHERE queue = ? AND status IN ${ACTIVE_SQL}`).pluck().get(params.queue) as number;
+  async queueIsDrained(params: { queue: string }): Promise<boolean> {
+    // An existence probe on (queue, status): constant time however deep the queue is.
+    return this.stmt(`SELECT 1 FROM jobs WHERE queue = ? AND status IN ${ACTIVE_SQL} LIMIT 1`).get(params.queue) === undefined;
   }
 
   // ---------------------------------------------------------------------------------------
