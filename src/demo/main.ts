@@ -115,7 +115,9 @@ async function main(): Promise<number> {
     const specs = pipeline();
     const jobs = await rw.addMany(specs);
     const byRef = new Map<string, Job>();
-    specs.forEach((s, i) => s.ref && byRef.set(s.ref, jobs[i]!));
+    specs.forEach((s, i) => {
+      if (s.ref) byRef.set(s.ref, jobs[i]!);
+    });
 
     const drained = untilDrained(rw, [RESEARCH, PUBLISH], interrupt.signal);
     const worker = rw.worker({ concurrency: 4, queues: [RESEARCH, PUBLISH], handlers });
@@ -126,6 +128,7 @@ async function main(): Promise<number> {
     cancelTimer = setTimeout(() => {
       void (async () => {
         try {
+          const before = board.get(doomed.id)?.status ?? doomed.status;
           const j = await rw.cancel(doomed.id);
           board.update(j, Date.now());
           // A queued job ends right here with no event of its own; a running one would hear its signal.
@@ -133,7 +136,7 @@ async function main(): Promise<number> {
             verb: j.status === "cancelled" ? "cancelled" : "cancel",
             tone: "gray",
             job: j,
-            text: j.status === "cancelled" ? `by the demo while still ${doomed.status}; what depends on it is skipped` : `asked while ${j.status}`,
+            text: j.status === "cancelled" ? `by the demo while still ${before}; what depends on it is skipped` : `asked while ${j.status}`,
           });
           await narrator.refresh();
         } catch (err) {

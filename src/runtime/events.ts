@@ -15,6 +15,8 @@ export interface RunwayEvents {
   /** The job ended failed and a successor took it over on another queue or kind. */
   escalated: { job: Job; error: string; to: string };
   cancelled: { job: Job };
+  /** Skipped on request (jobs skipped because an upstream job ended are not announced one by one). */
+  skipped: { job: Job };
   /** "queue completed": nothing is left queued, scheduled, blocked or running in the queue. */
   drained: { queue: string };
   /** Trouble the worker recovers from on its own (a lost database connection, a busy file). */

@@ -71,6 +71,7 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
     return w.start();
   }
 
+  /** Emits `drained` once when the queue has nothing left to do; `add` and claims re-arm it. */
   private async checkDrained(queue: string): Promise<void> {
     if (this.drained.has(queue)) return;
     if (!(await this.store.queueIsDrained({ queue }))) return;
@@ -96,11 +97,20 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
   }
 
   /** A queued, scheduled or blocked job ends cancelled; a running one has its AbortSignal fired. */
-  cancel(id: string): Promise<Job> {
-    return this.store.jobCancel({ id });
+  async cancel(id: string): Promise<Job> {
+    const job = await this.store.jobCancel({ id });
+    // A running job is reported by its worker once the attempt has stopped.
+    if (job.status === "cancelled") {
+      this.emit("cancelled", { job });
+      await this.checkDrained(job.queue);
+    }
+    return job;
   }
-  skip(id: string): Promise<Job> {
-    return this.store.jobSkip({ id });
+  async skip(id: string): Promise<Job> {
+    const job = await this.store.jobSkip({ id });
+    this.emit("skipped", { job });
+    await this.checkDrained(job.queue);
+    return job;
   }
   /** A failed, cancelled or skipped job goes back to its queue with fresh attempts; jobs skipped because of it wait again. */
   requeue(id: string): Promise<Job> {

@@ -381,6 +381,8 @@ export class Worker {
       this.events.emit("cancelled", { job });
     } else if (o.escalatedTo) {
       this.events.emit("escalated", { job, error: job.error ?? "", to: o.escalatedTo });
+      const to = o.escalatedTo;
+      void this.store.jobGet({ id: to }).then((successor) => successor && this.events.emit("added", { job: successor }));
     } else if (o.status === "failed") {
       this.events.emit("failed", { job, error: job.error ?? "" });
     } else if (finish.outcome === "failed" && o.retryAt !== null) {

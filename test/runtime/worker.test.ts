@@ -75,9 +75,11 @@ describe("worker", () => {
     await sleep(50);
     const started = next(rw, "started");
     const child = fork(join(import.meta.dirname, "../fixtures/add-process.mjs"), [db, "k1", "1"], { stdio: "ignore" });
+    const exited = new Promise((r) => child.once("exit", r));
     const ev = await started;
     const latency = Date.now() - ev.job.createdAt;
-    await new Promise((r) => child.once("exit", r));
+    await exited;
+    // Well under the one-second safety net: the data_version poll found it.
     expect(latency).toBeLessThan(500);
   });
 
@@ -117,6 +119,8 @@ describe("worker", () => {
     rw.on("retrying", ({ job }) => events.push(`retrying ${job.kind}`));
     rw.on("escalated", ({ job }) => events.push(`escalated ${job.kind}`));
     rw.on("completed", ({ job }) => events.push(`completed ${job.kind}`));
+    const added: Job[] = [];
+    rw.on("added", ({ job }) => added.push(job));
     const drained = next(rw, "drained");
     const job = await rw.add("aider", { task: "t" }, { maxAttempts: 5, backoff: "exponential:20ms" });
     rw.worker({
@@ -129,12 +133,25 @@ describe("worker", () => {
     });
     await drained;
     expect(events).toEqual(["retrying aider", "escalated aider", "completed codex"]);
+    expect(added.map((j) => j.kind)).toEqual(["aider", "codex"]);
     const chain = await rw.chain(job.id);
     expect(chain.map((j) => [j.kind, j.status])).toEqual([
       ["aider", "failed"],
       ["codex", "completed"],
     ]);
     expect((await rw.attempts(job.id)).map((a) => a.error)).toEqual(["aider gave up", "aider gave up"]);
+  });
+
+  it("announces cancels and skips of jobs that never ran, and a queue they leave drained", async () => {
+    const { rw } = fresh();
+    const [a, b] = await rw.addMany([{ kind: "k", queue: "q" }, { kind: "k", queue: "q", delay: "1h" }]);
+    const events: string[] = [];
+    rw.on("cancelled", ({ job }) => events.push(`cancelled ${job.id}`));
+    rw.on("skipped", ({ job }) => events.push(`skipped ${job.id}`));
+    rw.on("drained", ({ queue }) => events.push(`drained ${queue}`));
+    await rw.cancel(a!.id);
+    await rw.skip(b!.id);
+    expect(events).toEqual([`cancelled ${a!.id}`, `skipped ${b!.id}`, "drained q"]);
   });
 
   it("a PermanentFailure ends the job without using its remaining attempts", async () => {

@@ -1,0 +1,141 @@
+import { performance } from "node:perf_hooks";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
+import { KIND, QUEUE, type Side, batchOf, sleep, withTimeout } from "./side.js";
+
+export interface RedisTarget {
+  host: string;
+  port: number;
+  db: number;
+}
+
+export class BullmqSide implements Side {
+  readonly name = "bullmq" as const;
+  private readonly admin: Redis;
+  // BullMQ refuses blocking connections that give up on retries; null is what its docs ask for.
+  private readonly connection: { host: string; port: number; db: number; maxRetriesPerRequest: null };
+
+  constructor(target: RedisTarget) {
+    this.connection = { ...target, maxRetriesPerRequest: null };
+    this.admin = new Redis({ ...target, lazyConnect: true });
+  }
+
+  async connect(): Promise<void> {
+    await this.admin.connect();
+  }
+
+  /** The Redis counterpart of a new database file: nothing left over from the previous workload. */
+  private async fresh<T>(fn: (queue: Queue) => Promise<T>): Promise<T> {
+    await this.admin.flushdb();
+    const queue = new Queue(QUEUE, { connection: this.connection });
+    try {
+      await queue.waitUntilReady();
+      return await fn(queue);
+    } finally {
+      await queue.close();
+    }
+  }
+
+  singleAdd(n: number, warmup: number): Promise<number> {
+    return this.fresh(async (queue) => {
+      for (let i = 0; i < warmup; i++) await queue.add(KIND, { i });
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await queue.add(KIND, { i });
+      return n / ((performance.now() - t0) / 1000);
+    });
+  }
+
+  bulkAdd(batches: number, batchSize: number, warmupBatches: number): Promise<number> {
+    return this.fresh(async (queue) => {
+      const specs = (b: number) => batchOf(batchSize, b * batchSize).map((i) => ({ name: KIND, data: { i } }));
+      for (let b = 0; b < warmupBatches; b++) await queue.addBulk(specs(b));
+      const prepared = Array.from({ length: batches }, (_, b) => specs(warmupBatches + b));
+      const t0 = performance.now();
+      for (const batch of prepared) await queue.addBulk(batch);
+      return (batches * batchSize) / ((performance.now() - t0) / 1000);
+    });
+  }
+
+  drain(n: number, concurrency: number): Promise<number> {
+    return this.fresh(async (queue) => {
+      for (let offset = 0; offset < n; offset += 1000) {
+        await queue.addBulk(batchOf(Math.min(1000, n - offset), offset).map((i) => ({ name: KIND, data: { i } })));
+      }
+      const worker = new Worker(QUEUE, async () => {}, { connection: this.connection, concurrency, autorun: false });
+      let done = 0;
+      let failure: Error | null = null;
+      worker.on("error", (err) => (failure = err));
+      // "completed" follows the script that moved the job to the completed set.
+      const finished = new Promise<number>((resolve) => {
+        worker.on("completed", () => {
+          if (++done === n) resolve(performance.now());
+        });
+      });
+      try {
+        // Connecting and loading the Lua scripts is start-up, not draining: left out of the time.
+        await worker.waitUntilReady();
+        const t0 = performance.now();
+        const running = worker.run();
+        running.catch((err: Error) => (failure = err));
+        const t1 = await withTimeout(finished, 300_000, () => `BullMQ drain: ${done} of ${n} jobs completed${failure ? `; ${failure}` : ""}`);
+        const counts = await queue.getJobCounts("completed");
+        if (counts.completed !== n) throw new Error(`BullMQ drain: ${counts.completed} of ${n} jobs recorded completed`);
+        return n / ((t1 - t0) / 1000);
+      } finally {
+        await worker.close();
+      }
+    });
+  }
+
+  latency(samples: number, warmup: number): Promise<number[]> {
+    return this.fresh(async (queue) => {
+      let onStart: ((at: number) => void) | null = null;
+      let onCompleted: (() => void) | null = null;
+      const worker = new Worker(
+        QUEUE,
+        async () => {
+          const at = performance.now();
+          onStart?.(at);
+        },
+        { connection: this.connection, concurrency: 1 },
+      );
+      worker.on("completed", () => onCompleted?.());
+      try {
+        await worker.waitUntilReady();
+        const out: number[] = [];
+        for (let i = 0; i < warmup + samples; i++) {
+          await sleep(2);
+          const started = new Promise<number>((resolve) => (onStart = resolve));
+          const completed = new Promise<void>((resolve) => (onCompleted = resolve));
+          const t0 = performance.now();
+          await queue.add(KIND, { i });
+          const at = await withTimeout(started, 10_000, () => `BullMQ latency: sample ${i} never started`);
+          await withTimeout(completed, 10_000, () => `BullMQ latency: sample ${i} never completed`);
+          if (i >= warmup) out.push(at - t0);
+        }
+        return out;
+      } finally {
+        await worker.close();
+      }
+    });
+  }
+
+  /** Versions and persistence settings as the server reports them, not as assumed. */
+  async serverInfo(): Promise<{ version: string; appendonly: string; appendfsync: string; save: string }> {
+    const info = await this.admin.info("server");
+    const version = /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown";
+    const config = async (key: string) => {
+      try {
+        const reply = (await this.admin.config("GET", key)) as string[];
+        return reply[1] ?? "unknown";
+      } catch {
+        return "unknown (CONFIG disabled)";
+      }
+    };
+    return { version, appendonly: await config("appendonly"), appendfsync: await config("appendfsync"), save: await config("save") };
+  }
+
+  async close(): Promise<void> {
+    await this.admin.quit();
+  }
+}
