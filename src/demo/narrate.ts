@@ -20,6 +20,7 @@ export class Narrator {
   private again = false;
   private closed = false;
   private readonly off: (() => void)[] = [];
+  private readonly announced = new Set<string>();
 
   constructor(
     private readonly rw: Runway<any>,
@@ -41,7 +42,7 @@ export class Narrator {
 
     on("added", ({ job }) => {
       board.update(job, Date.now());
-      this.say({ verb: "added", tone: "gray", job, text: `${job.kind} · ${job.priority} · ${this.waiting(job)}` });
+      this.announceAdded(job);
     });
     on("started", ({ job }) => {
       board.clearProgress(job.id);
@@ -124,15 +125,21 @@ export class Narrator {
     return this.refreshing;
   }
 
+  /** A job can be seen first by its event or by a re-read; it is announced once either way. */
+  private announceAdded(job: Job): void {
+    if (this.announced.has(job.id)) return;
+    this.announced.add(job.id);
+    const origin = job.escalatedFrom ? ` · successor of ${jobLabel(this.board, job.escalatedFrom)}, by escalation` : "";
+    this.say({ verb: "added", tone: "gray", job, text: `${job.kind} · ${job.priority} · ${this.waiting(job)}${origin}` });
+  }
+
   private tell(c: Change): void {
     const { board } = this;
     const job = c.job;
     switch (c.type) {
-      case "appeared": {
-        const origin = job.escalatedFrom ? ` · successor of ${jobLabel(board, job.escalatedFrom)}, by escalation` : "";
-        this.say({ verb: "added", tone: "gray", job, text: `${job.kind} · ${job.priority} · ${this.waiting(job)}${origin}` });
+      case "appeared":
+        this.announceAdded(job);
         break;
-      }
       case "unblocked":
         this.say({ verb: "unblocked", tone: "cyan", job, text: `every dependency completed · now ${job.status}` });
         break;
