@@ -1,3 +1,4 @@
+import { randomFillSync } from "node:crypto";
 import { monotonicFactory } from "ulid";
 import { z } from "zod";
 import { type Backoff, DEFAULT_BACKOFF, parseBackoff } from "./backoff.js";
@@ -73,7 +74,18 @@ const specSchema = z
   })
   .strict();
 
-const ulid = monotonicFactory();
+// ulid asks its random source once per character; drawing from a pooled buffer instead of
+// the system source each time makes an id about ten times cheaper.
+const pool = Buffer.alloc(4096);
+let poolAt = pool.length;
+function pooledRandom(): number {
+  if (poolAt >= pool.length) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  return pool[poolAt++]! / 256;
+}
+const ulid = monotonicFactory(pooledRandom);
 
 /** Time-sortable and unique: 48 bits of milliseconds, then 80 bits that grow within a millisecond. */
 export function newJobId(now = Date.now()): string {

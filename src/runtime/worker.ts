@@ -351,13 +351,16 @@ export class Worker {
     this.pending = [];
     if (batch.length === 0) return;
     // Completions that fail to commit are retried until they commit: the work is done and must not be lost.
-    const outcomes = await this.withRetry(() => this.store.jobFinishMany({ finishes: batch.map((b) => b.finish) }));
+    const now = Date.now();
+    const outcomes = await this.withRetry(() =>
+      this.store.jobFinishMany({ finishes: batch.map((b) => b.finish), now, returnJobs: false }),
+    );
     const queues = new Set<string>();
     for (const [i, o] of outcomes.entries()) {
       const b = batch[i]!;
       this.active.delete(b.active.job.id);
       queues.add(b.active.job.queue);
-      this.report(b.finish, o, b.active, b.result);
+      this.report(b.finish, o, b.active, b.result, now);
     }
     for (const q of queues) await this.maybeDrained(q);
   }
@@ -369,20 +372,27 @@ export class Worker {
     await this.withRetry(() => this.store.jobLogAppend({ lines }));
   }
 
-  private report(finish: Finish, o: FinishOutcome, a: Active, result: unknown): void {
-    if (!o.ok || !o.job) {
+  private report(finish: Finish, o: FinishOutcome, a: Active, result: unknown, now: number): void {
+    if (!o.ok) {
       this.events.emit("warning", { message: `job ${a.job.id}: lease lost before the attempt ended; its outcome was not recorded` });
       return;
     }
-    const job = o.job;
     if (o.status === "completed") {
-      this.events.emit("completed", { job, result, durationMs: Date.now() - a.startedAt });
-    } else if (o.status === "cancelled") {
+      if (!this.events.listenerCount("completed")) return;
+      const job = o.job ?? { ...a.job, status: "completed" as const, result: result ?? null, finishedAt: now, leaseExpiresAt: null };
+      this.events.emit("completed", { job, result, durationMs: now - a.startedAt });
+      return;
+    }
+    const job = o.job!;
+    if (o.status === "cancelled") {
       this.events.emit("cancelled", { job });
     } else if (o.escalatedTo) {
       this.events.emit("escalated", { job, error: job.error ?? "", to: o.escalatedTo });
       const to = o.escalatedTo;
-      void this.store.jobGet({ id: to }).then((successor) => successor && this.events.emit("added", { job: successor }));
+      this.store
+        .jobGet({ id: to })
+        .then((successor) => successor && this.events.emit("added", { job: successor }))
+        .catch(() => {});
     } else if (o.status === "failed") {
       this.events.emit("failed", { job, error: job.error ?? "" });
     } else if (finish.outcome === "failed" && o.retryAt !== null) {

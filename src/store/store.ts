@@ -48,7 +48,7 @@ export interface FinishOutcome {
   retryAt: number | null;
   /** Set when the failure escalated the job: the new job's id. */
   escalatedTo: string | null;
-  /** The job as the write left it; null when nothing was written. */
+  /** The job as the write left it; null when nothing was written, or for a completion asked for without jobs. */
   job: Job | null;
 }
 
@@ -126,7 +126,11 @@ export interface Store {
   jobLeaseCheck(params: { leases: Lease[] }): Promise<LeaseStatus[]>;
   jobProgress(params: { id: string; token: number; progress: unknown }): Promise<boolean>;
   jobLogAppend(params: { lines: LogLine[] }): Promise<void>;
-  jobFinishMany(params: { finishes: Finish[]; now?: number }): Promise<FinishOutcome[]>;
+  /**
+   * Ends many attempts in one transaction. With `returnJobs: false` a completion's outcome has
+   * `job: null` (the caller already holds the job), which lets a store skip reading it back.
+   */
+  jobFinishMany(params: { finishes: Finish[]; now?: number; returnJobs?: boolean }): Promise<FinishOutcome[]>;
   jobComplete(params: { id: string; token: number; result?: unknown; now?: number }): Promise<FinishOutcome>;
   jobFail(params: { id: string; token: number; error: string; retryable?: boolean; now?: number }): Promise<FinishOutcome>;
   jobRelease(params: { id: string; token: number; now?: number }): Promise<FinishOutcome>;

@@ -38,8 +38,6 @@ export interface QueueRow {
   name: string;
   state: QueueState;
   concurrency: number | null;
-  head: number;
-  tail: number;
   created_at: number;
 }
 
@@ -119,5 +117,41 @@ export function toRule(r: RuleRow): EscalationRule {
     after: r.after,
     toQueue: r.to_queue,
     toKind: r.to_kind,
+  };
+}
+
+/** Column order of JOB_COLUMNS, for rows read as arrays on the claim path (no object per row). */
+export const JOB_COLUMNS =
+  "id, queue, kind, payload, status, priority, position, name, labels, depends_on, max_attempts, attempts, backoff, timeout_ms, unique_key, run_at, result, error, reason, progress, escalated_from, escalated_to, worker_id, lease_expires_at, created_at, started_at, finished_at";
+
+export function toJobRaw(a: unknown[]): Job {
+  return {
+    id: a[0] as string,
+    queue: a[1] as string,
+    kind: a[2] as string,
+    payload: JSON.parse(a[3] as string),
+    status: a[4] as JobStatus,
+    priority: priorityFromRank(a[5] as number),
+    position: a[6] as number,
+    name: a[7] as string | null,
+    labels: JSON.parse(a[8] as string),
+    dependsOn: JSON.parse(a[9] as string),
+    maxAttempts: a[10] as number,
+    attempts: a[11] as number,
+    backoff: JSON.parse(a[12] as string),
+    timeoutMs: a[13] as number | null,
+    key: a[14] as string | null,
+    runAt: a[15] as number,
+    result: parseOrNull(a[16] as string | null),
+    error: a[17] as string | null,
+    reason: a[18] as string | null,
+    progress: parseOrNull(a[19] as string | null) as Job["progress"],
+    escalatedFrom: a[20] as string | null,
+    escalatedTo: a[21] as string | null,
+    workerId: a[22] as string | null,
+    leaseExpiresAt: a[23] as number | null,
+    createdAt: a[24] as number,
+    startedAt: a[25] as number | null,
+    finishedAt: a[26] as number | null,
   };
 }

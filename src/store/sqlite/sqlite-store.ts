@@ -12,6 +12,8 @@ import {
   type QueueInfo,
   type QueueState,
 } from "../../core/job.js";
+import { jobFromNew } from "../../core/job-from-new.js";
+import { nextPosition } from "../../core/position.js";
 import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spec.js";
 import { percentile } from "../../core/stats.js";
 import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
@@ -33,7 +35,19 @@ import type {
 } from "../store.js";
 import { ChangeFeed } from "./change-feed.js";
 import { type Durability, migrate, openConnection } from "./connection.js";
-import { type AttemptRow, type JobRow, type QueueRow, type RuleRow, toAttempt, toJob, toQueue, toRule } from "./rows.js";
+import { startCheckpointer } from "./checkpointer.js";
+import {
+  type AttemptRow,
+  JOB_COLUMNS,
+  type JobRow,
+  type QueueRow,
+  type RuleRow,
+  toAttempt,
+  toJob,
+  toJobRaw,
+  toQueue,
+  toRule,
+} from "./rows.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" (one process only). */
@@ -46,9 +60,20 @@ export interface SqliteStoreOptions {
 }
 
 const ACTIVE_SQL = "('queued', 'scheduled', 'blocked', 'running')";
+const INSERT_COLUMNS = [
+  "id", "queue", "kind", "payload", "status", "priority", "position", "name", "labels", "depends_on",
+  "max_attempts", "backoff", "timeout_ms", "unique_key", "run_at", "reason", "skipped_by", "escalated_from",
+  "created_at", "finished_at",
+];
+const INSERT_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(", ")})`;
+const INSERT_KEYED_SQL = `${INSERT_SQL}
+  ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN ${ACTIVE_SQL} DO NOTHING`;
+// Many plain jobs (no key, no dependencies) in one statement: each row is a JSON array in INSERT_COLUMNS order.
+const INSERT_BULK_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")})
+  SELECT ${INSERT_COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?)`;
 const LOST_ERROR = "lease expired: the worker stopped heart-beating (it died, hung or lost the database)";
 
-type Tx = <T>(fn: () => T) => T;
+type CompletedFinish = Extract<Finish, { outcome: "completed" }>;
 
 export class SqliteStore implements Store {
   readonly dialect = "sqlite" as const;
@@ -58,6 +83,7 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   private roundRobin = 0;
   private closed = false;
+  private stopCheckpointer: () => Promise<void> = async () => {};
 
   constructor(opts: SqliteStoreOptions) {
     this.location = opts.path === ":memory:" ? ":memory:" : resolve(opts.path);
@@ -68,6 +94,10 @@ export class SqliteStore implements Store {
     migrate(this.db);
     const key = this.location === ":memory:" ? `:memory:${Math.random()}` : realpathSync(this.location);
     this.feed = new ChangeFeed(this.db, key, opts.pollIntervalMs ?? 50);
+    if (this.location !== ":memory:") {
+      this.db.pragma("wal_autocheckpoint = 10000");
+      this.stopCheckpointer = startCheckpointer(key);
+    }
   }
 
   async close(): Promise<void> {
@@ -75,6 +105,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     this.feed.close();
     this.db.close();
+    await this.stopCheckpointer();
   }
 
   watch(onChange: () => void): () => void {
@@ -116,13 +147,9 @@ export class SqliteStore implements Store {
     return q;
   }
 
-  /** Hands out `count` positions after the queue's tail, creating the queue on first use. */
-  private allocatePositions(queue: string, count: number, now: number): number {
-    const r = this.stmt(
-      `INSERT INTO queues (name, created_at, tail) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET tail = tail + excluded.tail RETURNING tail`,
-    ).get(queue, now, count) as { tail: number };
-    return r.tail - count + 1;
+  /** A queue comes into being with its first job; when it exists this writes nothing. */
+  private ensureQueue(queue: string, now: number): void {
+    this.stmt("INSERT INTO queues (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(queue, now);
   }
 
   private recordAttempt(r: JobRow, outcome: Attempt["outcome"], error: string | null, now: number): void {
@@ -139,22 +166,33 @@ export class SqliteStore implements Store {
     const now = params.now ?? Date.now();
     const jobs = params.jobs;
     return this.write(() => {
+      for (const q of new Set(jobs.map((j) => j.queue))) this.ensureQueue(q, now);
+      // Positions in input order, so a batch keeps its own FIFO order.
+      const positions = jobs.map(() => nextPosition(now));
+      const results: AddResult[] = new Array(jobs.length);
+      const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
+      // Plain jobs (no key, no dependencies) cannot clash or wait: one statement inserts them all.
+      const plain: number[] = [];
+      const rest: NewJob[] = [];
+      jobs.forEach((j, i) => (j.key === null && j.dependsOn.length === 0 ? plain.push(i) : rest.push(j)));
+      if (plain.length > 0) {
+        const rows = plain.map((i) => {
+          const j = jobs[i]!;
+          const status = j.runAt > now ? "scheduled" : "queued";
+          statusOf.set(j.id, { status, skippedBy: null });
+          results[i] = { job: jobFromNew(j, { status, position: positions[i]!, now, dependsOn: [], reason: null }), created: true };
+          return [j.id, j.queue, j.kind, j.payloadJson, status, j.priority, positions[i], j.name, JSON.stringify(j.labels), "[]",
+            j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs, null, j.runAt, null, null, j.escalatedFrom, now, null];
+        });
+        this.stmt(INSERT_BULK_SQL).run(JSON.stringify(rows));
+      }
+      if (rest.length === 0) return results;
+      const index = new Map(jobs.map((j, i) => [j.id, i]));
       // A job of the batch deduplicated onto an existing one: dependents follow the existing one.
       const alias = new Map<string, string>();
-      const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
-      const results: AddResult[] = new Array(jobs.length);
-      // One position range per queue for the whole batch, handed out in input order (FIFO).
-      const nextPosition = new Map<string, number>();
-      const perQueue = new Map<string, number>();
-      for (const j of jobs) perQueue.set(j.queue, (perQueue.get(j.queue) ?? 0) + 1);
-      for (const [queue, n] of perQueue) nextPosition.set(queue, this.allocatePositions(queue, n, now));
-      const positions = jobs.map((j) => {
-        const p = nextPosition.get(j.queue)!;
-        nextPosition.set(j.queue, p + 1);
-        return p;
-      });
-      for (const i of topologicalOrder(jobs)) {
-        const job = jobs[i]!;
+      for (const k of topologicalOrder(rest)) {
+        const job = rest[k]!;
+        const i = index.get(job.id)!;
         const field = jobs.length === 1 ? "job" : `jobs[${i}]`;
         const deps = job.dependsOn.map((d) => alias.get(d) ?? d);
         const depStates = deps.map((d) => {
@@ -173,15 +211,15 @@ export class SqliteStore implements Store {
           ? "skipped"
           : readyStatus({ runAt: job.runAt, now, depStatuses: depStates.map((d) => d.status) });
         const root = doomed ? (doomed.skippedBy ?? doomed.id) : null;
-        const position = positions[i]!;
-        const values = {
+        const reason = doomed ? `upstream job ${root} ${doomed.status === "skipped" ? "was skipped" : doomed.status}` : null;
+        const inserted = this.insertJob({
           id: job.id,
           queue: job.queue,
           kind: job.kind,
           payload: job.payloadJson,
           status,
           priority: job.priority,
-          position,
+          position: positions[i]!,
           name: job.name,
           labels: JSON.stringify(job.labels),
           depends_on: JSON.stringify(deps),
@@ -190,13 +228,12 @@ export class SqliteStore implements Store {
           timeout_ms: job.timeoutMs,
           unique_key: job.key,
           run_at: job.runAt,
-          reason: doomed ? `upstream job ${root} ${doomed.status === "skipped" ? "was skipped" : doomed.status}` : null,
+          reason,
           skipped_by: root,
           escalated_from: job.escalatedFrom,
           created_at: now,
           finished_at: doomed ? now : null,
-        };
-        const inserted = this.insertJob(values);
+        });
         if (!inserted) {
           const existing = this.stmt(
             `SELECT * FROM jobs WHERE queue = ? AND unique_key = ? AND status IN ${ACTIVE_SQL}`,
@@ -208,28 +245,15 @@ export class SqliteStore implements Store {
         }
         for (const d of deps) this.stmt("INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)").run(job.id, d);
         statusOf.set(job.id, { status, skippedBy: root });
-        results[i] = { job: toJob(inserted), created: true };
+        results[i] = { job: jobFromNew(job, { status, position: positions[i]!, now, dependsOn: deps, reason }), created: true };
       }
       return results;
     });
   }
 
-  /** Inserts a job row; returns undefined when its unique key is already held by an active job. */
-  private insertJob(v: Record<string, unknown>): JobRow | undefined {
-    const cols =
-      "id, queue, kind, payload, status, priority, position, name, labels, depends_on, max_attempts, backoff, timeout_ms, unique_key, run_at, reason, skipped_by, escalated_from, created_at, finished_at";
-    const vals = cols
-      .split(", ")
-      .map((c) => `@${c}`)
-      .join(", ");
-    if (v.unique_key === null) {
-      return this.stmt(`INSERT INTO jobs (${cols}) VALUES (${vals}) RETURNING *`).get(v) as JobRow;
-    }
-    return this.stmt(
-      `INSERT INTO jobs (${cols}) VALUES (${vals})
-       ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN ${ACTIVE_SQL} DO NOTHING
-       RETURNING *`,
-    ).get(v) as JobRow | undefined;
+  /** Inserts a job row; false when its unique key is already held by an active job. */
+  private insertJob(v: Record<string, unknown>): boolean {
+    return this.stmt(v.unique_key === null ? INSERT_SQL : INSERT_KEYED_SQL).run(v).changes > 0;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -259,7 +283,7 @@ export class SqliteStore implements Store {
           coalesce((SELECT coalesce(concurrency, 1000000000) FROM queues WHERE name = @queue AND state = 'running'), 0)
           - (SELECT count(*) FROM jobs WHERE queue = @queue AND status = 'running')))
       )
-      RETURNING *`;
+      RETURNING ${JOB_COLUMNS}`;
     let changed = false;
     const result = this.write(() => {
       const promoted = this.stmt(
@@ -270,11 +294,11 @@ export class SqliteStore implements Store {
         ? params.queues
         : (this.stmt("SELECT name FROM queues WHERE state = 'running' ORDER BY name").pluck().all() as string[]);
       const token = (this.stmt("SELECT value FROM meta WHERE key = 'lease_token'").pluck().get() as number) + 1;
-      const claimed: JobRow[] = [];
+      const claimed: Job[] = [];
       const start = names.length ? this.roundRobin++ % names.length : 0;
       for (let k = 0; k < names.length && claimed.length < params.limit; k++) {
         const queue = names[(start + k) % names.length]!;
-        const rows = this.stmt(claimSql).all({
+        const rows = (this.stmt(claimSql).raw(true).all({
           queue,
           n: params.limit - claimed.length,
           token,
@@ -282,7 +306,7 @@ export class SqliteStore implements Store {
           worker: params.workerId,
           now,
           ...(kinds ? { kinds } : {}),
-        }) as JobRow[];
+        }) as unknown[][]).map(toJobRaw);
         if (rows.length > 1) rows.sort(claimOrder);
         claimed.push(...rows);
       }
@@ -294,7 +318,7 @@ export class SqliteStore implements Store {
         claimed.length > 0
           ? null
           : ((this.stmt("SELECT min(run_at) FROM jobs WHERE status = 'scheduled'").pluck().get() as number | null) ?? null);
-      return { jobs: claimed.map((r): ClaimedJob => ({ job: toJob(r), token })), nextRunAt };
+      return { jobs: claimed.map((job): ClaimedJob => ({ job, token })), nextRunAt };
     }, false);
     if (changed) this.feed.notify();
     return result;
@@ -350,11 +374,63 @@ export class SqliteStore implements Store {
   // Ending attempts. Every write is guarded by the lease token: a worker that lost its lease
   // (reaped, or the job was cancelled and finished) changes nothing and is told so.
 
-  async jobFinishMany(params: { finishes: Finish[]; now?: number }): Promise<FinishOutcome[]> {
+  async jobFinishMany(params: { finishes: Finish[]; now?: number; returnJobs?: boolean }): Promise<FinishOutcome[]> {
     const now = params.now ?? Date.now();
-    if (params.finishes.length === 0) return [];
-    const rules = this.rules();
-    return this.write(() => params.finishes.map((f) => this.finishOne(f, now, rules)));
+    const finishes = params.finishes;
+    if (finishes.length === 0) return [];
+    const returnJobs = params.returnJobs ?? true;
+    const hasFailures = finishes.some((f) => f.outcome !== "completed");
+    const rules = hasFailures ? this.rules() : [];
+    return this.write(() => {
+      const out: FinishOutcome[] = new Array(finishes.length);
+      const completes: number[] = [];
+      finishes.forEach((f, i) => {
+        if (f.outcome === "completed" && !returnJobs) completes.push(i);
+        else out[i] = this.finishOne(f, now, rules);
+      });
+      if (completes.length > 0) this.completeMany(completes.map((i) => finishes[i]!) as CompletedFinish[], now).forEach((o, k) => (out[completes[k]!] = o));
+      return out;
+    });
+  }
+
+  /**
+   * The hot path of a drain: every completion of a batch in three statements (update, attempts,
+   * dependents) instead of several per job. Jobs are not read back; the caller has them.
+   */
+  private completeMany(finishes: CompletedFinish[], now: number): FinishOutcome[] {
+    const list = JSON.stringify(finishes.map((f) => [f.id, f.token, f.result === undefined ? null : encodePayload(f.result, "result")]));
+    const done = this.stmt(
+      `UPDATE jobs SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = @now,
+         lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+       FROM (SELECT value ->> 0 AS id, value ->> 1 AS token, value ->> 2 AS result FROM json_each(@list)) AS f
+       WHERE jobs.id = f.id AND jobs.lease_token = f.token AND jobs.status = 'running'
+       RETURNING jobs.id`,
+    )
+      .pluck()
+      .all({ list, now }) as string[];
+    if (done.length > 0) {
+      const ids = JSON.stringify(done);
+      this.stmt(
+        `INSERT INTO job_attempts (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
+         SELECT id, attempts, worker_id, coalesce(started_at, @now), @now, 'completed', NULL
+         FROM jobs WHERE id IN (SELECT value FROM json_each(@ids))`,
+      ).run({ ids, now });
+      const waiting = this.stmt(
+        "SELECT DISTINCT depends_on FROM job_deps WHERE depends_on IN (SELECT value FROM json_each(?))",
+      )
+        .pluck()
+        .all(ids) as string[];
+      for (const id of waiting) this.unblockDependents(id, now);
+    }
+    const ok = new Set(done);
+    return finishes.map((f) => ({
+      id: f.id,
+      ok: ok.has(f.id),
+      status: ok.has(f.id) ? "completed" : null,
+      retryAt: null,
+      escalatedTo: null,
+      job: null,
+    }));
   }
 
   async jobComplete(params: { id: string; token: number; result?: unknown; now?: number }): Promise<FinishOutcome> {
@@ -493,6 +569,7 @@ export class SqliteStore implements Store {
        WHERE id = ? RETURNING *`,
     ).get(error, reason, newId, now, r.id) as JobRow;
     this.recordAttempt(r, opts.outcome, error, now);
+    this.ensureQueue(toQueue, now);
     this.insertJob({
       id: newId,
       queue: toQueue,
@@ -500,7 +577,7 @@ export class SqliteStore implements Store {
       payload: r.payload,
       status: "queued",
       priority: r.priority,
-      position: this.allocatePositions(toQueue, 1, now),
+      position: nextPosition(now),
       name: r.name,
       labels: r.labels,
       depends_on: "[]",
@@ -787,12 +864,14 @@ export class SqliteStore implements Store {
       }
       const to = params.to;
       if (to === "top" || to === "bottom") {
-        const q = this.stmt(
-          to === "top"
-            ? "UPDATE queues SET head = head - 1 WHERE name = ? RETURNING head AS p"
-            : "UPDATE queues SET tail = tail + 1 WHERE name = ? RETURNING tail AS p",
-        ).get(r.queue) as { p: number };
-        return toJob(this.stmt("UPDATE jobs SET position = ? WHERE id = ? RETURNING *").get(q.p, r.id) as JobRow);
+        // Top: before every waiting job of its priority. Bottom: as if added now.
+        const first = this.stmt(
+          "SELECT min(position) FROM jobs WHERE queue = ? AND priority = ? AND status IN ('queued', 'scheduled', 'blocked') AND id <> ?",
+        )
+          .pluck()
+          .get(r.queue, r.priority, r.id) as number | null;
+        const position = to === "top" ? Math.min(first ?? r.position, r.position) - 1 : nextPosition();
+        return toJob(this.stmt("UPDATE jobs SET position = ? WHERE id = ? RETURNING *").get(position, r.id) as JobRow);
       }
       const before = "before" in to;
       const otherId = before ? to.before : (to as { after: string }).after;
@@ -831,11 +910,18 @@ export class SqliteStore implements Store {
     return mid === neighbour || mid === other.position ? null : mid;
   }
 
+  /** Spreads the waiting jobs of a queue evenly, keeping their order, when one gap has been split too often. */
   private renumber(queue: string): void {
-    const ids = this.stmt("SELECT id FROM jobs WHERE queue = ? ORDER BY position, id").pluck().all(queue) as string[];
+    const rows = this.stmt(
+      "SELECT id, position FROM jobs WHERE queue = ? AND status IN ('queued', 'scheduled', 'blocked') ORDER BY position, id",
+    ).all(queue) as { id: string; position: number }[];
+    if (rows.length < 2) return;
     const upd = this.stmt("UPDATE jobs SET position = ? WHERE id = ?");
-    ids.forEach((id, i) => upd.run(i + 1, id));
-    this.stmt("UPDATE queues SET head = 0, tail = ? WHERE name = ?").run(ids.length, queue);
+    // Evenly over the range they already span (jobs added later still sort after them), but at
+    // least one unit apart: n jobs then reach n/1024 ms past the first, far below any real gap.
+    const lo = rows[0]!.position;
+    const step = Math.max(1, (rows.at(-1)!.position - lo) / (rows.length - 1));
+    rows.forEach((r, i) => upd.run(lo + i * step, r.id));
   }
 
   async jobPrune(params: { olderThanMs: number; queue?: string; now?: number }): Promise<{ deleted: number }> {
@@ -1005,8 +1091,9 @@ function assertConcurrency(c: number | null): void {
   }
 }
 
-function claimOrder(a: JobRow, b: JobRow): number {
-  return a.priority - b.priority || a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const RANK = { critical: 1, high: 2, normal: 3, low: 4 } as const;
+function claimOrder(a: Job, b: Job): number {
+  return RANK[a.priority] - RANK[b.priority] || a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** Indexes of the batch, each after the batch jobs it depends on (the batch is known to be acyclic). */

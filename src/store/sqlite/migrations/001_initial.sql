@@ -13,9 +13,6 @@ CREATE TABLE queues (
   state       TEXT NOT NULL DEFAULT 'running' CHECK (state IN ('running', 'paused', 'stopped')),
   -- NULL: no limit. Default 1: one job at a time, in order.
   concurrency INTEGER DEFAULT 1 CHECK (concurrency IS NULL OR concurrency >= 1),
-  -- Positions handed out so far: a new job goes after tail, a job moved to the top before head.
-  head        REAL NOT NULL DEFAULT 0,
-  tail        REAL NOT NULL DEFAULT 0,
   created_at  INTEGER NOT NULL
 );
 
