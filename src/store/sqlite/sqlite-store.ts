@@ -66,11 +66,9 @@ const INSERT_COLUMNS = [
   "created_at", "finished_at",
 ];
 const INSERT_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(", ")})`;
+const INSERT_POSITIONAL_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`;
 const INSERT_KEYED_SQL = `${INSERT_SQL}
   ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN ${ACTIVE_SQL} DO NOTHING`;
-// Many plain jobs (no key, no dependencies) in one statement: each row is a JSON array in INSERT_COLUMNS order.
-const INSERT_BULK_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")})
-  SELECT ${INSERT_COLUMNS.map((_, i) => `value ->> ${i}`).join(", ")} FROM json_each(?)`;
 const LOST_ERROR = "lease expired: the worker stopped heart-beating (it died, hung or lost the database)";
 
 type CompletedFinish = Extract<Finish, { outcome: "completed" }>;
@@ -84,6 +82,11 @@ export class SqliteStore implements Store {
   private roundRobin = 0;
   private closed = false;
   private stopCheckpointer: () => Promise<void> = async () => {};
+  // Made once: better-sqlite3 builds a new wrapper each time transaction() is called.
+  private readonly runInTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
+  /** Queues known to exist; queues are never deleted, so this only saves a statement per add. */
+  private readonly knownQueues = new Set<string>();
+  private queuesInTransaction: string[] = [];
 
   constructor(opts: SqliteStoreOptions) {
     this.location = opts.path === ":memory:" ? ":memory:" : resolve(opts.path);
@@ -92,6 +95,7 @@ export class SqliteStore implements Store {
       busyTimeoutMs: opts.busyTimeoutMs ?? 10_000,
     });
     migrate(this.db);
+    this.runInTransaction = this.db.transaction((fn: () => unknown) => fn());
     const key = this.location === ":memory:" ? `:memory:${Math.random()}` : realpathSync(this.location);
     this.feed = new ChangeFeed(this.db, key, opts.pollIntervalMs ?? 50);
     if (this.location !== ":memory:") {
@@ -126,7 +130,9 @@ export class SqliteStore implements Store {
 
   /** BEGIN IMMEDIATE: take the write lock up front, so a transaction never fails half-way on a lock upgrade. */
   private write<T>(fn: () => T, notify = true): T {
-    const result = this.db.transaction(fn).immediate();
+    this.queuesInTransaction = [];
+    const result = this.runInTransaction.immediate(fn) as T;
+    for (const q of this.queuesInTransaction) this.knownQueues.add(q);
     if (notify) this.feed.notify();
     return result;
   }
@@ -149,7 +155,10 @@ export class SqliteStore implements Store {
 
   /** A queue comes into being with its first job; when it exists this writes nothing. */
   private ensureQueue(queue: string, now: number): void {
+    if (this.knownQueues.has(queue)) return;
     this.stmt("INSERT INTO queues (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING").run(queue, now);
+    // Remembered only once the transaction commits: a rolled-back add must not leave it "known".
+    this.queuesInTransaction.push(queue);
   }
 
   private recordAttempt(r: JobRow, outcome: Attempt["outcome"], error: string | null, now: number): void {
@@ -171,7 +180,7 @@ export class SqliteStore implements Store {
       const positions = jobs.map(() => nextPosition(now));
       const results: AddResult[] = new Array(jobs.length);
       const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
-      // Plain jobs (no key, no dependencies) cannot clash or wait: one statement inserts them all.
+      // Plain jobs (no key, no dependencies) cannot clash or wait: a positional insert each, nothing read back.
       const plain: number[] = [];
       const rest: NewJob[] = [];
       jobs.forEach((j, i) => (j.key === null && j.dependsOn.length === 0 ? plain.push(i) : rest.push(j)));
@@ -184,7 +193,8 @@ export class SqliteStore implements Store {
           return [j.id, j.queue, j.kind, j.payloadJson, status, j.priority, positions[i], j.name, JSON.stringify(j.labels), "[]",
             j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs, null, j.runAt, null, null, j.escalatedFrom, now, null];
         });
-        this.stmt(INSERT_BULK_SQL).run(JSON.stringify(rows));
+        const ins = this.stmt(INSERT_POSITIONAL_SQL);
+        for (const r of rows) ins.run(r);
       }
       if (rest.length === 0) return results;
       const index = new Map(jobs.map((j, i) => [j.id, i]));
@@ -1014,12 +1024,14 @@ export class SqliteStore implements Store {
     const queues = params.queue ? [this.mustQueue(params.queue)] : (this.stmt("SELECT * FROM queues ORDER BY name").all() as QueueRow[]);
     return queues.map((q) => {
       const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
-      for (const c of this.stmt("SELECT status, count(*) AS n FROM jobs WHERE queue = ? GROUP BY status").all(q.name) as {
-        status: JobStatus;
-        n: number;
-      }[]) {
-        counts[c.status] = c.n;
-      }
+      // Each phase is counted from its own partial index.
+      const rows = this.stmt(
+        `SELECT 'queued' AS status, count(*) AS n FROM jobs WHERE queue = @queue AND status = 'queued'
+         UNION ALL SELECT 'running', count(*) FROM jobs WHERE queue = @queue AND status = 'running'
+         UNION ALL SELECT status, count(*) FROM jobs WHERE queue = @queue AND status IN ('scheduled', 'blocked') GROUP BY status
+         UNION ALL SELECT status, count(*) FROM jobs WHERE queue = @queue AND finished_at IS NOT NULL GROUP BY status`,
+      ).all({ queue: q.name }) as { status: JobStatus; n: number }[];
+      for (const c of rows) counts[c.status] += c.n;
       const durations = (
         this.stmt(
           `SELECT finished_at - started_at FROM jobs WHERE queue = ? AND finished_at IS NOT NULL AND status = 'completed'
@@ -1046,8 +1058,16 @@ export class SqliteStore implements Store {
   }
 
   async queueIsDrained(params: { queue: string }): Promise<boolean> {
-    // An existence probe on (queue, status): constant time however deep the queue is.
-    return this.stmt(`SELECT 1 FROM jobs WHERE queue = ? AND status IN ${ACTIVE_SQL} LIMIT 1`).get(params.queue) === undefined;
+    // One probe per partial index: constant time however deep the queue is.
+    return (
+      this.stmt(
+        `SELECT EXISTS (SELECT 1 FROM jobs WHERE queue = @queue AND status = 'queued')
+             OR EXISTS (SELECT 1 FROM jobs WHERE queue = @queue AND status = 'running')
+             OR EXISTS (SELECT 1 FROM jobs WHERE queue = @queue AND status IN ('scheduled', 'blocked'))`,
+      )
+        .pluck()
+        .get({ queue: params.queue }) === 0
+    );
   }
 
   // ---------------------------------------------------------------------------------------

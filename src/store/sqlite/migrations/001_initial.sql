@@ -54,10 +54,13 @@ CREATE TABLE jobs (
 
 -- The claim reads this index in claim order and nothing else.
 CREATE INDEX jobs_ready ON jobs (queue, priority, position, id) WHERE status = 'queued';
-CREATE INDEX jobs_queue_status ON jobs (queue, status);
+-- Partial indexes per phase of a job's life, so adding a ready job writes only jobs_ready and
+-- each later step touches the one index of the phase it leaves and the one it enters.
+CREATE INDEX jobs_running ON jobs (queue) WHERE status = 'running';
+CREATE INDEX jobs_waiting ON jobs (queue, status) WHERE status IN ('scheduled', 'blocked');
+CREATE INDEX jobs_finished ON jobs (queue, status, finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX jobs_due ON jobs (run_at) WHERE status = 'scheduled';
 CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE status = 'running';
-CREATE INDEX jobs_finished ON jobs (queue, finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX jobs_skipped_by ON jobs (skipped_by) WHERE skipped_by IS NOT NULL;
 CREATE INDEX jobs_escalated_from ON jobs (escalated_from) WHERE escalated_from IS NOT NULL;
 -- A unique key is held only while its job can still run; the database enforces it.
