@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { formatDuration } from "../core/duration.js";
 import type { Job, Json } from "../core/job.js";
-import type { Finish, FinishOutcome, LeaseStatus, LogLine, Store } from "../store/store.js";
+import type { ClaimResult, Finish, FinishOutcome, LeaseStatus, LogLine, Store } from "../store/store.js";
 import type { TypedEmitter } from "./events.js";
 
 export interface JobContext {
@@ -61,6 +61,12 @@ interface Active {
   done: Promise<void>;
 }
 
+interface Pending {
+  finish: Finish;
+  active: Active;
+  result?: unknown;
+}
+
 export class Worker {
   readonly id: string;
   private readonly concurrency: number;
@@ -70,7 +76,7 @@ export class Worker {
   private readonly shutdownGraceMs: number;
   private readonly kinds: string[];
   private readonly active = new Map<string, Active>();
-  private pending: { finish: Finish; active: Active; result?: unknown }[] = [];
+  private pending: Pending[] = [];
   private logBuffer: LogLine[] = [];
   private timers: NodeJS.Timeout[] = [];
   private wakeTimer: NodeJS.Timeout | null = null;
@@ -215,17 +221,40 @@ export class Worker {
     try {
       do {
         this.again = false;
-        if (this.pending.length > 0) await this.flush();
-        if (this.state !== "running") break;
-        const free = this.concurrency - this.active.size;
-        if (free <= 0) break;
-        const { jobs, nextRunAt } = await this.store.jobClaim({
+        if (this.state !== "running") {
+          await this.flush();
+          break;
+        }
+        if (this.flushing) await this.flushing;
+        // Finished attempts free their slots in the same transaction that fills them again.
+        const batch = this.pending;
+        this.pending = [];
+        // Taken after the batch: every line its handlers logged is written before their outcome.
+        await this.flushLogs();
+        const free = this.concurrency - (this.active.size - batch.length);
+        if (free <= 0 && batch.length === 0) break;
+        const claim = {
           workerId: this.id,
-          limit: free,
+          limit: Math.max(0, free),
           leaseMs: this.leaseMs,
           queues: this.opts.queues ?? null,
           kinds: this.kinds,
-        });
+        };
+        let claimed: ClaimResult;
+        if (batch.length > 0) {
+          const now = Date.now();
+          try {
+            const r = await this.store.jobFinishAndClaim({ finishes: batch.map((b) => b.finish), claim, now });
+            claimed = r;
+            await this.afterFinish(batch, r.outcomes, now);
+          } catch (err) {
+            this.pending.unshift(...batch);
+            throw err;
+          }
+        } else {
+          claimed = await this.store.jobClaim(claim);
+        }
+        const { jobs, nextRunAt } = claimed;
         this.failures = 0;
         for (const c of jobs) this.run(c.job, c.token);
         if (jobs.length === free) this.again = true;
@@ -346,15 +375,19 @@ export class Worker {
   }
 
   private async doFlush(): Promise<void> {
-    await this.flushLogs();
     const batch = this.pending;
     this.pending = [];
+    await this.flushLogs();
     if (batch.length === 0) return;
     // Completions that fail to commit are retried until they commit: the work is done and must not be lost.
     const now = Date.now();
     const outcomes = await this.withRetry(() =>
       this.store.jobFinishMany({ finishes: batch.map((b) => b.finish), now, returnJobs: false }),
     );
+    await this.afterFinish(batch, outcomes, now);
+  }
+
+  private async afterFinish(batch: Pending[], outcomes: FinishOutcome[], now: number): Promise<void> {
     const queues = new Set<string>();
     for (const [i, o] of outcomes.entries()) {
       const b = batch[i]!;

@@ -19,6 +19,7 @@ import { percentile } from "../../core/stats.js";
 import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
 import type {
   AddResult,
+  ClaimParams,
   ClaimResult,
   ClaimedJob,
   Finish,
@@ -269,16 +270,30 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------------------------------
   // Claiming and leases
 
-  async jobClaim(params: {
-    workerId: string;
-    limit: number;
-    leaseMs: number;
-    queues?: string[] | null;
-    kinds?: string[] | null;
-    now?: number;
-  }): Promise<ClaimResult> {
+  async jobClaim(params: ClaimParams): Promise<ClaimResult> {
     const now = params.now ?? Date.now();
     if (params.limit <= 0) return { jobs: [], nextRunAt: null };
+    let changed = false;
+    const result = this.write(() => {
+      const r = this.claimInTransaction(params, now);
+      changed = r.changed;
+      return r.result;
+    }, false);
+    if (changed) this.feed.notify();
+    return result;
+  }
+
+  async jobFinishAndClaim(params: { finishes: Finish[]; claim: ClaimParams; now?: number }): Promise<ClaimResult & { outcomes: FinishOutcome[] }> {
+    const now = params.now ?? Date.now();
+    const rules = params.finishes.some((f) => f.outcome !== "completed") ? this.rules() : [];
+    return this.write(() => {
+      const outcomes = this.finishInTransaction(params.finishes, now, false, rules);
+      return { outcomes, ...this.claimInTransaction(params.claim, now).result };
+    });
+  }
+
+  private claimInTransaction(params: ClaimParams, now: number): { result: ClaimResult; changed: boolean } {
+    if (params.limit <= 0) return { result: { jobs: [], nextRunAt: null }, changed: false };
     const kinds = params.kinds ? JSON.stringify(params.kinds) : null;
     // The limit is computed inside the statement from the queue's state, its concurrency and the
     // jobs running in it right now, so the cap holds across every process sharing the file.
@@ -294,44 +309,41 @@ export class SqliteStore implements Store {
           - (SELECT count(*) FROM jobs WHERE queue = @queue AND status = 'running')))
       )
       RETURNING ${JOB_COLUMNS}`;
-    let changed = false;
-    const result = this.write(() => {
-      const promoted = this.stmt(
-        "UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?",
-      ).run(now);
-      changed = promoted.changes > 0;
-      const names = params.queues
-        ? params.queues
-        : (this.stmt("SELECT name FROM queues WHERE state = 'running' ORDER BY name").pluck().all() as string[]);
-      const token = (this.stmt("SELECT value FROM meta WHERE key = 'lease_token'").pluck().get() as number) + 1;
-      const claimed: Job[] = [];
-      const start = names.length ? this.roundRobin++ % names.length : 0;
-      for (let k = 0; k < names.length && claimed.length < params.limit; k++) {
-        const queue = names[(start + k) % names.length]!;
-        const rows = (this.stmt(claimSql).raw(true).all({
-          queue,
-          n: params.limit - claimed.length,
-          token,
-          expires: now + params.leaseMs,
-          worker: params.workerId,
-          now,
-          ...(kinds ? { kinds } : {}),
-        }) as unknown[][]).map(toJobRaw);
-        if (rows.length > 1) rows.sort(claimOrder);
-        claimed.push(...rows);
-      }
-      if (claimed.length > 0) {
-        changed = true;
-        this.stmt("UPDATE meta SET value = ? WHERE key = 'lease_token'").run(token);
-      }
-      const nextRunAt =
-        claimed.length > 0
-          ? null
-          : ((this.stmt("SELECT min(run_at) FROM jobs WHERE status = 'scheduled'").pluck().get() as number | null) ?? null);
-      return { jobs: claimed.map((job): ClaimedJob => ({ job, token })), nextRunAt };
-    }, false);
-    if (changed) this.feed.notify();
-    return result;
+    const promoted = this.stmt("UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?").run(now);
+    let changed = promoted.changes > 0;
+    const names = params.queues
+      ? params.queues
+      : (this.stmt("SELECT name FROM queues WHERE state = 'running' ORDER BY name").pluck().all() as string[]);
+    const token = (this.stmt("SELECT value FROM meta WHERE key = 'lease_token'").pluck().get() as number) + 1;
+    const claimed: Job[] = [];
+    const start = names.length ? this.roundRobin++ % names.length : 0;
+    for (let k = 0; k < names.length && claimed.length < params.limit; k++) {
+      const queue = names[(start + k) % names.length]!;
+      const rows = (
+        this.stmt(claimSql)
+          .raw(true)
+          .all({
+            queue,
+            n: params.limit - claimed.length,
+            token,
+            expires: now + params.leaseMs,
+            worker: params.workerId,
+            now,
+            ...(kinds ? { kinds } : {}),
+          }) as unknown[][]
+      ).map(toJobRaw);
+      if (rows.length > 1) rows.sort(claimOrder);
+      claimed.push(...rows);
+    }
+    if (claimed.length > 0) {
+      changed = true;
+      this.stmt("UPDATE meta SET value = ? WHERE key = 'lease_token'").run(token);
+    }
+    const nextRunAt =
+      claimed.length > 0
+        ? null
+        : ((this.stmt("SELECT min(run_at) FROM jobs WHERE status = 'scheduled'").pluck().get() as number | null) ?? null);
+    return { result: { jobs: claimed.map((job): ClaimedJob => ({ job, token })), nextRunAt }, changed };
   }
 
   async jobHeartbeat(params: { leases: Lease[]; leaseMs: number; now?: number }): Promise<LeaseStatus[]> {
@@ -389,18 +401,22 @@ export class SqliteStore implements Store {
     const finishes = params.finishes;
     if (finishes.length === 0) return [];
     const returnJobs = params.returnJobs ?? true;
-    const hasFailures = finishes.some((f) => f.outcome !== "completed");
-    const rules = hasFailures ? this.rules() : [];
-    return this.write(() => {
-      const out: FinishOutcome[] = new Array(finishes.length);
-      const completes: number[] = [];
-      finishes.forEach((f, i) => {
-        if (f.outcome === "completed" && !returnJobs) completes.push(i);
-        else out[i] = this.finishOne(f, now, rules);
-      });
-      if (completes.length > 0) this.completeMany(completes.map((i) => finishes[i]!) as CompletedFinish[], now).forEach((o, k) => (out[completes[k]!] = o));
-      return out;
+    const rules = finishes.some((f) => f.outcome !== "completed") ? this.rules() : [];
+    return this.write(() => this.finishInTransaction(finishes, now, returnJobs, rules));
+  }
+
+  private finishInTransaction(finishes: Finish[], now: number, returnJobs: boolean, rules: EscalationRule[]): FinishOutcome[] {
+    const out: FinishOutcome[] = new Array(finishes.length);
+    const completes: number[] = [];
+    finishes.forEach((f, i) => {
+      if (f.outcome === "completed" && !returnJobs) completes.push(i);
+      else out[i] = this.finishOne(f, now, rules);
     });
+    if (completes.length > 0) {
+      const done = this.completeMany(completes.map((i) => finishes[i]!) as CompletedFinish[], now);
+      done.forEach((o, k) => (out[completes[k]!] = o));
+    }
+    return out;
   }
 
   /**
