@@ -1,7 +1,39 @@
 import { performance } from "node:perf_hooks";
-import { Queue, Worker } from "bullmq";
-import { Redis } from "ioredis";
+import { ensurePeers, loadPeer } from "./peers.js";
 import { KIND, QUEUE, type Side, batchOf, sleep, withTimeout } from "./side.js";
+
+// The parts of BullMQ and ioredis this benchmark uses; they are loaded from bench/peers at run time.
+interface Queue {
+  add(name: string, data: unknown): Promise<unknown>;
+  addBulk(jobs: { name: string; data: unknown }[]): Promise<unknown>;
+  waitUntilReady(): Promise<unknown>;
+  getJobCounts(...types: string[]): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+interface Worker {
+  on(event: string, listener: (...args: any[]) => void): void;
+  waitUntilReady(): Promise<unknown>;
+  run(): Promise<void>;
+  close(): Promise<void>;
+}
+interface Redis {
+  connect(): Promise<void>;
+  flushdb(): Promise<unknown>;
+  info(section: string): Promise<string>;
+  config(...args: string[]): Promise<unknown>;
+  quit(): Promise<unknown>;
+}
+interface BullMQ {
+  Queue: new (name: string, opts: object) => Queue;
+  Worker: new (name: string, processor: () => Promise<void>, opts: object) => Worker;
+}
+
+function peers(): { Queue: BullMQ["Queue"]; Worker: BullMQ["Worker"]; Redis: new (opts: object) => Redis } {
+  ensurePeers(["bullmq", "ioredis"]);
+  const { Queue, Worker } = loadPeer<BullMQ>("bullmq");
+  const { Redis } = loadPeer<{ Redis: new (opts: object) => Redis }>("ioredis");
+  return { Queue, Worker, Redis };
+}
 
 export interface RedisTarget {
   host: string;
@@ -15,9 +47,11 @@ export class BullmqSide implements Side {
   // BullMQ refuses blocking connections that give up on retries; null is what its docs ask for.
   private readonly connection: { host: string; port: number; db: number; maxRetriesPerRequest: null };
 
+  private readonly lib = peers();
+
   constructor(target: RedisTarget) {
     this.connection = { ...target, maxRetriesPerRequest: null };
-    this.admin = new Redis({ ...target, lazyConnect: true });
+    this.admin = new this.lib.Redis({ ...target, lazyConnect: true });
   }
 
   async connect(): Promise<void> {
@@ -27,7 +61,7 @@ export class BullmqSide implements Side {
   /** The Redis counterpart of a new database file: nothing left over from the previous workload. */
   private async fresh<T>(fn: (queue: Queue) => Promise<T>): Promise<T> {
     await this.admin.flushdb();
-    const queue = new Queue(QUEUE, { connection: this.connection });
+    const queue = new this.lib.Queue(QUEUE, { connection: this.connection });
     try {
       await queue.waitUntilReady();
       return await fn(queue);
@@ -61,7 +95,7 @@ export class BullmqSide implements Side {
       for (let offset = 0; offset < n; offset += 1000) {
         await queue.addBulk(batchOf(Math.min(1000, n - offset), offset).map((i) => ({ name: KIND, data: { i } })));
       }
-      const worker = new Worker(QUEUE, async () => {}, { connection: this.connection, concurrency, autorun: false });
+      const worker = new this.lib.Worker(QUEUE, async () => {}, { connection: this.connection, concurrency, autorun: false });
       let done = 0;
       let failure: Error | null = null;
       worker.on("error", (err) => (failure = err));
@@ -91,7 +125,7 @@ export class BullmqSide implements Side {
     return this.fresh(async (queue) => {
       let onStart: ((at: number) => void) | null = null;
       let onCompleted: (() => void) | null = null;
-      const worker = new Worker(
+      const worker = new this.lib.Worker(
         QUEUE,
         async () => {
           const at = performance.now();

@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
 import { open } from "../index.js";
 import type { BullmqSide } from "./bullmq-side.js";
+import { peerVersion } from "./peers.js";
 import { quantile } from "./stats.js";
 
 export interface Environment {
@@ -107,8 +108,8 @@ export async function collectEnvironment(opts: {
     cores: cpus().length,
     sqlite,
     betterSqlite3: packageVersion("better-sqlite3"),
-    bullmq: packageVersion("bullmq"),
-    ioredis: packageVersion("ioredis"),
+    bullmq: peerVersion("bullmq"),
+    ioredis: peerVersion("ioredis"),
     redis: redis.version,
     runwayJournalMode: await runwayJournalMode(opts.dir, opts.durability),
     runwayDurability: opts.durability,
