@@ -1,8 +1,13 @@
 /**
- * What each queue under test must be able to do. Both implementations run the same workloads
- * with the same sizes, so the only thing that differs between their figures is the library.
+ * What each queue under test must be able to do. Every implementation in a table runs the same
+ * workloads with the same sizes, so the only thing that differs between their figures is the library.
  */
-export type SideName = "runway" | "bullmq";
+export const SQLITE_SIDES = ["runway", "bullmq"] as const;
+/** graphile-default is graphile-worker left at its defaults apart from concurrency: extra rows only. */
+export const PG_SIDES = ["runway-pg", "graphile", "pgboss", "graphile-default"] as const;
+export type SqliteSideName = (typeof SQLITE_SIDES)[number];
+export type PgSideName = (typeof PG_SIDES)[number];
+export type SideName = SqliteSideName | PgSideName;
 
 export interface Side {
   readonly name: SideName;
@@ -14,6 +19,8 @@ export interface Side {
   drain(n: number, concurrency: number): Promise<number>;
   /** Milliseconds from just before each add to the start of its handler, on an idle worker. */
   latency(samples: number, warmup: number): Promise<number[]>;
+  /** Set by sides that only see new jobs by polling, whose latency samples take a poll interval each. */
+  readonly pollIntervalMs?: number;
   close(): Promise<void>;
 }
 

@@ -11,7 +11,7 @@ import { type Handler, Worker, type WorkerOptions } from "./worker.js";
 export type AddOptions = Omit<JobSpec, "kind" | "payload">;
 
 export interface OpenOptions extends OpenStoreOptions {
-  /** A SQLite file path (default: RUNWAY_DB, else ~/.runway/runway.db), or an open Store. */
+  /** A SQLite file path or a postgres:// URL (default: RUNWAY_DB, DATABASE_URL, else ~/.runway/runway.db), or an open Store. */
   db?: string | Store;
 }
 
@@ -39,17 +39,25 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
     });
   }
 
-  /** Adds one job. With a `key` held by an active job in the queue, returns that job instead. */
-  async add<K extends keyof T & string>(kind: K, payload: T[K], options: AddOptions = {}): Promise<Job<T[K]>> {
-    const [job] = await this.addMany([{ ...options, kind, payload }]);
+  /**
+   * Adds one job. With a `key` held by an active job in the queue, returns that job instead.
+   * `client` (PostgreSQL): a pg client inside your own transaction; the job exists only if it commits.
+   */
+  async add<K extends keyof T & string>(
+    kind: K,
+    payload: T[K],
+    options: AddOptions & { client?: unknown } = {},
+  ): Promise<Job<T[K]>> {
+    const { client, ...spec } = options;
+    const [job] = await this.addMany([{ ...spec, kind, payload }], client === undefined ? {} : { client });
     return job as Job<T[K]>;
   }
 
   /** Adds jobs in one transaction: all of them or, on any error, none. */
-  async addMany(specs: JobSpec[]): Promise<Job[]> {
+  async addMany(specs: JobSpec[], options: { client?: unknown } = {}): Promise<Job[]> {
     if (!Array.isArray(specs)) throw new ValidationError("jobs", "addMany takes an array of job specs");
     if (specs.length === 0) return [];
-    const results = await this.store.jobAddMany({ jobs: prepareJobs(specs) });
+    const results = await this.store.jobAddMany({ jobs: prepareJobs(specs), ...options });
     for (const r of results) {
       if (!r.created) continue;
       this.drained.delete(r.job.queue);
@@ -176,9 +184,13 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
   }
 }
 
-/** Opens a runway on a SQLite file (the default) or a given store. */
+/** Opens a runway on a SQLite file (the default), a PostgreSQL URL, or a given store. */
 export function open<T extends JobTypes = JobTypes>(options: OpenOptions = {}): Runway<T> {
   const { db, ...storeOptions } = options;
-  const store = typeof db === "object" && db !== null ? db : openStore(db, storeOptions);
-  return new Runway<T>(store);
+  let runway: Runway<T> | null = null;
+  // The store's own trouble (a lost connection) reaches the runway's warning event.
+  const onWarning = (message: string) => (runway ? runway.emit("warning", { message }) : process.emitWarning(message, "RunwayWarning"));
+  const store = typeof db === "object" && db !== null ? db : openStore(db, { onWarning, ...storeOptions });
+  runway = new Runway<T>(store);
+  return runway;
 }

@@ -1,10 +1,16 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { StoreUnavailableError } from "../core/errors.js";
+import { PostgresStore } from "./postgres/postgres-store.js";
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.js";
 import type { Store } from "./store.js";
 
-export interface OpenStoreOptions extends Omit<SqliteStoreOptions, "path"> {}
+export interface OpenStoreOptions extends Omit<SqliteStoreOptions, "path"> {
+  /** PostgreSQL: the schema for runway's tables (default runway, or ?schema= in the URL). */
+  schema?: string;
+  /** PostgreSQL: connections in this process's pool. */
+  poolSize?: number;
+  onWarning?: (message: string) => void;
+}
 
 /** RUNWAY_HOME holds the default database and, later, logs; default ~/.runway. */
 export function runwayHome(env = process.env): string {
@@ -26,10 +32,15 @@ export function resolveDbLocation(db?: string, env = process.env): string {
 export function openStore(db?: string, opts: OpenStoreOptions = {}): Store {
   const location = resolveDbLocation(db);
   if (/^postgres(ql)?:\/\//.test(location)) {
-    throw new StoreUnavailableError(
-      `PostgreSQL is not supported by this version of runway yet; use a SQLite file path for --db / RUNWAY_DB`,
-    );
+    return new PostgresStore({
+      url: location,
+      ...(opts.schema ? { schema: opts.schema } : {}),
+      ...(opts.poolSize ? { poolSize: opts.poolSize } : {}),
+      ...(opts.pollIntervalMs ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+      ...(opts.onWarning ? { onWarning: opts.onWarning } : {}),
+    });
   }
   const path = location.replace(/^sqlite:(\/\/)?/, "").replace(/^file:(\/\/)?/, "");
-  return new SqliteStore({ ...opts, path });
+  const { schema: _schema, poolSize: _pool, onWarning: _warn, ...sqlite } = opts;
+  return new SqliteStore({ ...sqlite, path });
 }

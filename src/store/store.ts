@@ -121,7 +121,11 @@ export interface Store {
   /** Calls `onChange` soon after any process commits a change that could matter to a worker. */
   watch(onChange: () => void): () => void;
 
-  jobAddMany(params: { jobs: NewJob[]; now?: number }): Promise<AddResult[]>;
+  /**
+   * Adds jobs in one transaction. `client`: a connection of the caller's, inside a transaction of
+   * theirs (PostgreSQL only): the jobs exist only if that transaction commits.
+   */
+  jobAddMany(params: { jobs: NewJob[]; now?: number; client?: unknown }): Promise<AddResult[]>;
   jobClaim(params: ClaimParams): Promise<ClaimResult>;
   /**
    * Ends attempts (as jobFinishMany without jobs read back) and claims the next jobs, in one

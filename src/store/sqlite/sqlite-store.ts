@@ -17,6 +17,7 @@ import { nextPosition } from "../../core/position.js";
 import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spec.js";
 import { percentile } from "../../core/stats.js";
 import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
+import { ACTIVE_SQL, LOST_ERROR, assertConcurrency, claimOrder, topologicalOrder } from "../shared.js";
 import type {
   AddResult,
   ClaimParams,
@@ -48,7 +49,7 @@ import {
   toJobRaw,
   toQueue,
   toRule,
-} from "./rows.js";
+} from "../rows.js";
 
 export interface SqliteStoreOptions {
   /** A file path, or ":memory:" (one process only). */
@@ -60,7 +61,6 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-const ACTIVE_SQL = "('queued', 'scheduled', 'blocked', 'running')";
 const INSERT_COLUMNS = [
   "id", "queue", "kind", "payload", "status", "priority", "position", "name", "labels", "depends_on",
   "max_attempts", "backoff", "timeout_ms", "unique_key", "run_at", "reason", "skipped_by", "escalated_from",
@@ -70,7 +70,6 @@ const INSERT_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")}) VALUES (${IN
 const INSERT_POSITIONAL_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`;
 const INSERT_KEYED_SQL = `${INSERT_SQL}
   ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN ${ACTIVE_SQL} DO NOTHING`;
-const LOST_ERROR = "lease expired: the worker stopped heart-beating (it died, hung or lost the database)";
 
 type CompletedFinish = Extract<Finish, { outcome: "completed" }>;
 
@@ -172,7 +171,10 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------------------------------
   // Adding
 
-  async jobAddMany(params: { jobs: NewJob[]; now?: number }): Promise<AddResult[]> {
+  async jobAddMany(params: { jobs: NewJob[]; now?: number; client?: unknown }): Promise<AddResult[]> {
+    if (params.client !== undefined) {
+      throw new ValidationError("client", "adding inside your own transaction needs the PostgreSQL store; with SQLite, leave client out");
+    }
     const now = params.now ?? Date.now();
     const jobs = params.jobs;
     return this.write(() => {
@@ -1120,33 +1122,3 @@ export class SqliteStore implements Store {
     );
   }
 }
-
-function assertConcurrency(c: number | null): void {
-  if (c !== null && (!Number.isInteger(c) || c < 1)) {
-    throw new ValidationError("concurrency", `must be a whole number of 1 or more, or null for no limit; got ${c}`);
-  }
-}
-
-const RANK = { critical: 1, high: 2, normal: 3, low: 4 } as const;
-function claimOrder(a: Job, b: Job): number {
-  return RANK[a.priority] - RANK[b.priority] || a.position - b.position || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-}
-
-/** Indexes of the batch, each after the batch jobs it depends on (the batch is known to be acyclic). */
-function topologicalOrder(jobs: readonly NewJob[]): number[] {
-  const index = new Map(jobs.map((j, i) => [j.id, i]));
-  const done = new Set<number>();
-  const order: number[] = [];
-  const visit = (i: number) => {
-    if (done.has(i)) return;
-    done.add(i);
-    for (const d of jobs[i]!.dependsOn) {
-      const k = index.get(d);
-      if (k !== undefined) visit(k);
-    }
-    order.push(i);
-  };
-  jobs.forEach((_, i) => visit(i));
-  return order;
-}
-

@@ -1,5 +1,5 @@
-import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState } from "../../core/job.js";
-import { priorityFromRank } from "../../core/priority.js";
+import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState } from "../core/job.js";
+import { priorityFromRank } from "../core/priority.js";
 
 export interface JobRow {
   id: string;

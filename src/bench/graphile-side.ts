@@ -1,0 +1,192 @@
+import { EventEmitter } from "node:events";
+import { performance } from "node:perf_hooks";
+import type { PgAdmin, PgPool } from "./pg-admin.js";
+import { loadPg } from "./pg-admin.js";
+import { ensurePeers, loadPeer } from "./peers.js";
+import { KIND, type Side, batchOf, sleep, withTimeout } from "./side.js";
+
+// The parts of graphile-worker 0.17 this benchmark uses; loaded from bench/peers at run time.
+interface WorkerUtils {
+  addJob(identifier: string, payload: unknown): Promise<unknown>;
+  addJobs(specs: { identifier: string; payload: unknown }[]): Promise<unknown>;
+  migrate(): Promise<void>;
+  release(): Promise<void>;
+}
+interface Runner {
+  stop(): Promise<void>;
+}
+type LogFactory = (scope: object) => (level: string, message: string) => void;
+interface GraphileWorker {
+  run(options: object): Promise<Runner>;
+  makeWorkerUtils(options: object): Promise<WorkerUtils>;
+  Logger: new (factory: LogFactory) => object;
+}
+
+function graphile(): GraphileWorker {
+  ensurePeers(["graphile-worker"]);
+  // Read when the module loads: without it every job formats and prints a "Completed task" line.
+  process.env.NO_LOG_SUCCESS ??= "1";
+  return loadPeer<GraphileWorker>("graphile-worker");
+}
+
+export const GRAPHILE_SCHEMA = "graphile_worker";
+
+/**
+ * "tuned" is the configuration of graphile-worker's performance page (local queue of 500,
+ * batched completions and failures, a pool of 25); "default" sets the concurrency
+ * and leaves everything else as shipped (no local queue, one statement per completion, pool of 10).
+ */
+export type GraphileConfig = "tuned" | "default";
+
+export class GraphileSide implements Side {
+  readonly name: "graphile" | "graphile-default";
+  private readonly lib = graphile();
+  private readonly pg = loadPg();
+  private readonly logger: object;
+
+  constructor(
+    private readonly admin: PgAdmin,
+    private readonly config: GraphileConfig,
+  ) {
+    this.name = config === "tuned" ? "graphile" : "graphile-default";
+    this.logger = new this.lib.Logger(() => (level, message) => {
+      if (level === "error" || level === "warning") process.stderr.write(`graphile-worker ${level}: ${message}\n`);
+    });
+  }
+
+  private workerPreset(concurrency: number): object {
+    return this.config === "tuned"
+      ? { concurrentJobs: concurrency, localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
+      : { concurrentJobs: concurrency };
+  }
+
+  /** 25 is the performance page's maxPoolSize beside concurrency 24; 10 is node-postgres's default. */
+  private get poolSize(): number {
+    return this.config === "tuned" ? 25 : 10;
+  }
+
+  /** A new schema per workload: graphile-worker's own migrations make it, as on a first deploy. */
+  private async fresh<T>(fn: (utils: WorkerUtils) => Promise<T>): Promise<T> {
+    await this.admin.dropSchema(GRAPHILE_SCHEMA);
+    const utils = await this.lib.makeWorkerUtils({ connectionString: this.admin.url, schema: GRAPHILE_SCHEMA, logger: this.logger });
+    try {
+      await utils.migrate();
+      return await fn(utils);
+    } finally {
+      await utils.release();
+    }
+  }
+
+  /**
+   * The worker's pool is opened and filled before the clock starts, as a runway store is open
+   * before its worker starts: connecting is start-up, not draining.
+   */
+  private async warmPool(size: number): Promise<PgPool> {
+    const pool = new this.pg.Pool({ connectionString: this.admin.url, max: size });
+    const clients = await Promise.all(Array.from({ length: size }, () => pool.connect()));
+    for (const c of clients) c.release();
+    return pool;
+  }
+
+  private async start(pool: PgPool, events: EventEmitter, concurrency: number, task: () => Promise<void>): Promise<Runner> {
+    return this.lib.run({
+      pgPool: pool,
+      schema: GRAPHILE_SCHEMA,
+      logger: this.logger,
+      events,
+      noHandleSignals: true,
+      taskList: { [KIND]: task },
+      preset: { worker: this.workerPreset(concurrency) },
+    });
+  }
+
+  singleAdd(n: number, warmup: number): Promise<number> {
+    return this.fresh(async (utils) => {
+      for (let i = 0; i < warmup; i++) await utils.addJob(KIND, { i });
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await utils.addJob(KIND, { i });
+      return n / ((performance.now() - t0) / 1000);
+    });
+  }
+
+  bulkAdd(batches: number, batchSize: number, warmupBatches: number): Promise<number> {
+    return this.fresh(async (utils) => {
+      const specs = (b: number) => batchOf(batchSize, b * batchSize).map((i) => ({ identifier: KIND, payload: { i } }));
+      for (let b = 0; b < warmupBatches; b++) await utils.addJobs(specs(b));
+      const prepared = Array.from({ length: batches }, (_, b) => specs(warmupBatches + b));
+      const t0 = performance.now();
+      for (const batch of prepared) await utils.addJobs(batch);
+      return (batches * batchSize) / ((performance.now() - t0) / 1000);
+    });
+  }
+
+  drain(n: number, concurrency: number): Promise<number> {
+    return this.fresh(async (utils) => {
+      for (let offset = 0; offset < n; offset += 1000) {
+        await utils.addJobs(batchOf(Math.min(1000, n - offset), offset).map((i) => ({ identifier: KIND, payload: { i } })));
+      }
+      const pool = await this.warmPool(this.poolSize);
+      const events = new EventEmitter();
+      let done = 0;
+      let failed = 0;
+      const ran = new Promise<void>((resolve) => {
+        events.on("job:complete", ({ error }: { error?: unknown }) => {
+          if (error) failed++;
+          else if (++done === n) resolve();
+        });
+      });
+      let runner: Runner | null = null;
+      try {
+        const t0 = performance.now();
+        runner = await this.start(pool, events, concurrency, async () => {});
+        await withTimeout(ran, 300_000, () => `graphile-worker drain: ${done} of ${n} jobs ran, ${failed} failed`);
+        // "job:complete" fires before the completion is written (batched or not, it is not awaited);
+        // a completed job is deleted, so the clock stops when the table is seen empty.
+        const t1 = await this.admin.until(
+          `SELECT NOT EXISTS (SELECT 1 FROM ${GRAPHILE_SCHEMA}._private_jobs) AS ok`,
+          [],
+          30_000,
+          () => `graphile-worker drain: ${n} jobs ran but not all completions were committed`,
+        );
+        if (failed > 0) throw new Error(`graphile-worker drain: ${failed} jobs failed`);
+        return n / ((t1 - t0) / 1000);
+      } finally {
+        await runner?.stop();
+        await pool.end();
+      }
+    });
+  }
+
+  latency(samples: number, warmup: number): Promise<number[]> {
+    return this.fresh(async (utils) => {
+      const pool = await this.warmPool(this.poolSize);
+      const events = new EventEmitter();
+      let onStart: ((at: number) => void) | null = null;
+      let onCompleted: (() => void) | null = null;
+      events.on("job:complete", () => onCompleted?.());
+      const runner = await this.start(pool, events, 1, async () => {
+        const at = performance.now();
+        onStart?.(at);
+      });
+      try {
+        const out: number[] = [];
+        for (let i = 0; i < warmup + samples; i++) {
+          await sleep(2);
+          const started = new Promise<number>((resolve) => (onStart = resolve));
+          const completed = new Promise<void>((resolve) => (onCompleted = resolve));
+          const t0 = performance.now();
+          await utils.addJob(KIND, { i });
+          const at = await withTimeout(started, 10_000, () => `graphile-worker latency: sample ${i} never started`);
+          await withTimeout(completed, 10_000, () => `graphile-worker latency: sample ${i} never completed`);
+          if (i >= warmup) out.push(at - t0);
+        }
+        return out;
+      } finally {
+        await runner.stop();
+        await pool.end();
+      }
+    });
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,1217 @@
+import pg from "pg";
+import { ConflictError, NotFoundError, RunwayError, ValidationError } from "../../core/errors.js";
+import {
+  type Attempt,
+  DOOMED_STATUSES,
+  type EscalationRule,
+  type Job,
+  type JobStatus,
+  JOB_STATUSES,
+  type QueueInfo,
+  type QueueState,
+} from "../../core/job.js";
+import { jobFromNew } from "../../core/job-from-new.js";
+import { nextPosition } from "../../core/position.js";
+import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spec.js";
+import { percentile } from "../../core/stats.js";
+import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
+import { type AttemptRow, JOB_COLUMNS, type JobRow, type QueueRow, type RuleRow, toAttempt, toJob, toJobRaw, toQueue, toRule } from "../rows.js";
+import { ACTIVE_SQL, LOST_ERROR, assertConcurrency, claimOrder, topologicalOrder } from "../shared.js";
+import type {
+  AddResult,
+  ClaimParams,
+  ClaimResult,
+  Finish,
+  FinishOutcome,
+  JobListParams,
+  Lease,
+  LeaseStatus,
+  LogLine,
+  MoveTarget,
+  QueueStats,
+  ReapResult,
+  Store,
+  StoredLogLine,
+} from "../store.js";
+import { type PgLocation, explainPgError, isTransient, migrate, parsePgUrl } from "./connection.js";
+import { PgListener } from "./listener.js";
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database[?schema=name] */
+  url: string;
+  /** The schema runway's tables live in; default "runway" (or ?schema= in the URL). */
+  schema?: string;
+  /** Connections in this process's pool. Default 10. */
+  poolSize?: number;
+  /** How often to look for changes while the LISTEN connection is down. Default 500 ms. */
+  pollIntervalMs?: number;
+  /** Called with one line when the connection is lost, and when it comes back. */
+  onWarning?: (message: string) => void;
+}
+
+type Q = pg.PoolClient | pg.Client;
+type CompletedFinish = Extract<Finish, { outcome: "completed" }>;
+
+
+/**
+ * The PostgreSQL store: the same verbs and the same promises as the SQLite store, for workers on
+ * many machines. Claims take jobs with FOR UPDATE SKIP LOCKED; a queue with a concurrency limit
+ * is claimed from by one transaction at a time (its row is locked, and skipped by the others),
+ * so the limit holds across every machine, while a queue without a limit pays for no lock.
+ */
+export class PostgresStore implements Store {
+  readonly dialect = "postgres" as const;
+  readonly location: string;
+  readonly schema: string;
+  private readonly pool: pg.Pool;
+  private readonly where: PgLocation;
+  private readonly s: string;
+  private readonly channel: string;
+  private readonly listener: PgListener;
+  private readonly ready: Promise<void>;
+  private readonly warn: (message: string) => void;
+  private roundRobin = 0;
+  private closed = false;
+
+  constructor(opts: PostgresStoreOptions) {
+    this.where = parsePgUrl(opts.url, opts.schema);
+    this.schema = this.where.schema;
+    this.location = this.where.display;
+    this.s = `"${this.schema}"`;
+    this.channel = `runway_${this.schema}`;
+    this.warn = opts.onWarning ?? ((m) => process.emitWarning(m, "RunwayWarning"));
+    this.pool = new pg.Pool({ ...this.where.config, max: opts.poolSize ?? 10 });
+    // An idle pooled connection that dies (server restart, pg_terminate_backend) is dropped by
+    // the pool; without a listener its error would crash the process.
+    this.pool.on("error", () => {});
+    this.listener = new PgListener(this.where.config, this.channel, opts.pollIntervalMs ?? 500, this.warn);
+    this.ready = migrate(this.pool, this.schema).catch((err) => {
+      throw err instanceof RunwayError ? err : explainPgError(err, this.where);
+    });
+    // Callers see the failure on their first call; an unobserved rejection must not crash the process first.
+    this.ready.catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.listener.close();
+    await this.ready.catch(() => {});
+    await this.pool.end();
+  }
+
+  watch(onChange: () => void): () => void {
+    return this.listener.subscribe(onChange);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Plumbing
+
+  private t(name: string): string {
+    return `${this.s}.${name}`;
+  }
+
+  private async q<R extends pg.QueryResultRow = any>(c: Q, text: string, values: unknown[] = []): Promise<R[]> {
+    return (await c.query<R>(text, values)).rows;
+  }
+
+  /** Runs `fn` in a transaction on a pooled connection; connection failures become one clear error. */
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, opts: { notify?: boolean } = {}): Promise<T> {
+    await this.ready;
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const result = await fn(client);
+      if (opts.notify !== false) await client.query("SELECT pg_notify($1, '')", [this.channel]);
+      await client.query("COMMIT");
+      return result;
+    } catch (err) {
+      broken = isTransient(err);
+      if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
+      throw this.wrap(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async read<T>(fn: (c: Q) => Promise<T>): Promise<T> {
+    await this.ready;
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    let broken = false;
+    try {
+      return await fn(client);
+    } catch (err) {
+      broken = isTransient(err);
+      throw this.wrap(err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Keeps runway's own errors; turns a server's trouble into a StoreUnavailableError that says what happened. */
+  private wrap(err: unknown): Error {
+    if (err instanceof RunwayError) return err;
+    const code = (err as { code?: string }).code;
+    // Programming errors (SQL the server rejects) keep their detail; connection trouble gets a clear line.
+    if (code && /^(22|23|42[^5]|42P)/.test(code)) return err as Error;
+    return explainPgError(err, this.where);
+  }
+
+  private async row(c: Q, id: string, lock = false): Promise<JobRow | undefined> {
+    return (await this.q<JobRow>(c, `SELECT * FROM ${this.t("jobs")} WHERE id = $1${lock ? " FOR UPDATE" : ""}`, [id]))[0];
+  }
+
+  private async mustRow(c: Q, id: string, lock = false): Promise<JobRow> {
+    const r = await this.row(c, id, lock);
+    if (!r) throw new NotFoundError("job", id);
+    return r;
+  }
+
+  private async mustQueue(c: Q, name: string): Promise<QueueRow> {
+    const q = (await this.q<QueueRow>(c, `SELECT * FROM ${this.t("queues")} WHERE name = $1`, [name]))[0];
+    if (!q) throw new NotFoundError("queue", name);
+    return q;
+  }
+
+  private async ensureQueues(c: Q, queues: string[], now: number): Promise<void> {
+    await c.query(
+      `INSERT INTO ${this.t("queues")} (name, created_at) SELECT unnest($1::text[]), $2 ON CONFLICT (name) DO NOTHING`,
+      [queues, now],
+    );
+  }
+
+  private async recordAttempt(c: Q, r: JobRow, outcome: Attempt["outcome"], error: string | null, now: number): Promise<void> {
+    await c.query(
+      `INSERT INTO ${this.t("job_attempts")} (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [r.id, r.attempts, r.worker_id, r.started_at ?? now, now, outcome, error],
+    );
+  }
+
+  private async rules(c: Q): Promise<EscalationRule[]> {
+    return (await this.q<RuleRow>(c, `SELECT * FROM ${this.t("escalation_rules")}`)).map(toRule);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Adding
+
+  async jobAddMany(params: { jobs: NewJob[]; now?: number; client?: unknown }): Promise<AddResult[]> {
+    const now = params.now ?? Date.now();
+    if (params.client) {
+      // The caller's transaction: the jobs exist only if it commits, and so does the wake-up.
+      await this.ready;
+      const c = params.client as pg.PoolClient;
+      const results = await this.addInTransaction(c, params.jobs, now);
+      await c.query("SELECT pg_notify($1, '')", [this.channel]);
+      return results;
+    }
+    return this.tx((c) => this.addInTransaction(c, params.jobs, now));
+  }
+
+  private async addInTransaction(c: Q, jobs: NewJob[], now: number): Promise<AddResult[]> {
+    await this.ensureQueues(c, [...new Set(jobs.map((j) => j.queue))], now);
+    const positions = jobs.map(() => nextPosition(now));
+    const results: AddResult[] = new Array(jobs.length);
+    const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
+    // Plain jobs (no key, no dependencies) cannot clash or wait: one statement inserts them all.
+    const plain: number[] = [];
+    const rest: NewJob[] = [];
+    jobs.forEach((j, i) => (j.key === null && j.dependsOn.length === 0 ? plain.push(i) : rest.push(j)));
+    if (plain.length > 0) {
+      const cols: unknown[][] = Array.from({ length: 12 }, () => []);
+      for (const i of plain) {
+        const j = jobs[i]!;
+        const status = j.runAt > now ? "scheduled" : "queued";
+        statusOf.set(j.id, { status, skippedBy: null });
+        results[i] = { job: jobFromNew(j, { status, position: positions[i]!, now, dependsOn: [], reason: null }), created: true };
+        const v = [j.id, j.queue, j.kind, j.payloadJson, status, j.priority, positions[i], j.name, JSON.stringify(j.labels), j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs];
+        v.forEach((x, k) => cols[k]!.push(x));
+      }
+      const runAts = plain.map((i) => jobs[i]!.runAt);
+      const escalated = plain.map((i) => jobs[i]!.escalatedFrom);
+      await c.query(
+        `INSERT INTO ${this.t("jobs")} (id, queue, kind, payload, status, priority, position, name, labels, max_attempts, backoff, timeout_ms, run_at, escalated_from, created_at)
+         SELECT *, $15::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::float8[],
+           $8::text[], $9::text[], $10::int[], $11::text[], $12::bigint[], $13::bigint[], $14::text[])`,
+        [...cols, runAts, escalated, now],
+      );
+    }
+    if (rest.length === 0) return results;
+    const index = new Map(jobs.map((j, i) => [j.id, i]));
+    const alias = new Map<string, string>();
+    for (const k of topologicalOrder(rest)) {
+      const job = rest[k]!;
+      const i = index.get(job.id)!;
+      const field = jobs.length === 1 ? "job" : `jobs[${i}]`;
+      const deps = job.dependsOn.map((d) => alias.get(d) ?? d);
+      const unknown = deps.filter((d) => !statusOf.has(d));
+      const stored = new Map<string, { status: JobStatus; skipped_by: string | null }>();
+      if (unknown.length > 0) {
+        for (const r of await this.q<{ id: string; status: JobStatus; skipped_by: string | null }>(
+          c,
+          `SELECT id, status, skipped_by FROM ${this.t("jobs")} WHERE id = ANY($1::text[])`,
+          [unknown],
+        )) {
+          stored.set(r.id, r);
+        }
+      }
+      const depStates = deps.map((d) => {
+        const known = statusOf.get(d);
+        if (known) return { id: d, ...known };
+        const r = stored.get(d);
+        if (!r) throw new ValidationError(`${field}.dependsOn`, `unknown job ${d}; a job can only depend on jobs that exist`);
+        return { id: d, status: r.status, skippedBy: r.skipped_by };
+      });
+      const doomed = depStates.find((d) => DOOMED_STATUSES.includes(d.status));
+      const status: JobStatus = doomed ? "skipped" : readyStatus({ runAt: job.runAt, now, depStatuses: depStates.map((d) => d.status) });
+      const root = doomed ? (doomed.skippedBy ?? doomed.id) : null;
+      const reason = doomed ? `upstream job ${root} ${doomed.status === "skipped" ? "was skipped" : doomed.status}` : null;
+      const inserted = await this.insertJob(c, {
+        id: job.id,
+        queue: job.queue,
+        kind: job.kind,
+        payload: job.payloadJson,
+        status,
+        priority: job.priority,
+        position: positions[i]!,
+        name: job.name,
+        labels: JSON.stringify(job.labels),
+        depends_on: JSON.stringify(deps),
+        max_attempts: job.maxAttempts,
+        backoff: JSON.stringify(job.backoff),
+        timeout_ms: job.timeoutMs,
+        unique_key: job.key,
+        run_at: job.runAt,
+        reason,
+        skipped_by: root,
+        escalated_from: job.escalatedFrom,
+        created_at: now,
+        finished_at: doomed ? now : null,
+      });
+      if (!inserted) {
+        const existing = (
+          await this.q<JobRow>(c, `SELECT * FROM ${this.t("jobs")} WHERE queue = $1 AND unique_key = $2 AND status IN ${ACTIVE_SQL}`, [
+            job.queue,
+            job.key,
+          ])
+        )[0]!;
+        alias.set(job.id, existing.id);
+        statusOf.set(existing.id, { status: existing.status, skippedBy: existing.skipped_by });
+        results[i] = { job: toJob(existing), created: false };
+        continue;
+      }
+      if (deps.length > 0) {
+        await c.query(
+          `INSERT INTO ${this.t("job_deps")} (job_id, depends_on) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
+          [job.id, deps],
+        );
+      }
+      statusOf.set(job.id, { status, skippedBy: root });
+      results[i] = { job: jobFromNew(job, { status, position: positions[i]!, now, dependsOn: deps, reason }), created: true };
+    }
+    return results;
+  }
+
+  /** Inserts one job; false when its unique key is already held by an active job. */
+  private async insertJob(c: Q, v: Record<string, unknown>): Promise<boolean> {
+    const cols = Object.keys(v);
+    const sql = `INSERT INTO ${this.t("jobs")} (${cols.join(", ")}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(", ")})
+      ${v.unique_key === null ? "" : `ON CONFLICT (queue, unique_key) WHERE unique_key IS NOT NULL AND status IN ${ACTIVE_SQL} DO NOTHING`}`;
+    return ((await c.query(sql, Object.values(v))).rowCount ?? 0) > 0;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Claiming and leases
+
+  async jobClaim(params: ClaimParams): Promise<ClaimResult> {
+    if (params.limit <= 0) return { jobs: [], nextRunAt: null };
+    const now = params.now ?? Date.now();
+    return this.tx((c) => this.claimInTransaction(c, params, now), { notify: false });
+  }
+
+  async jobFinishAndClaim(params: { finishes: Finish[]; claim: ClaimParams; now?: number }): Promise<ClaimResult & { outcomes: FinishOutcome[] }> {
+    const now = params.now ?? Date.now();
+    // Two transactions: the finishes commit even if the claim has to wait for a queue's lock.
+    const outcomes = await this.jobFinishMany({ finishes: params.finishes, now, returnJobs: false });
+    const claimed = params.claim.limit > 0 ? await this.jobClaim({ ...params.claim, now }) : { jobs: [], nextRunAt: null };
+    return { outcomes, ...claimed };
+  }
+
+  private async claimInTransaction(c: pg.PoolClient, params: ClaimParams, now: number): Promise<ClaimResult> {
+    const promoted = await c.query(
+      `UPDATE ${this.t("jobs")} SET status = 'queued' WHERE status = 'scheduled' AND run_at <= $1`,
+      [now],
+    );
+    if ((promoted.rowCount ?? 0) > 0) await c.query("SELECT pg_notify($1, '')", [this.channel]);
+    const queues = await this.q<{ name: string; concurrency: number | null }>(
+      c,
+      `SELECT name, concurrency FROM ${this.t("queues")} WHERE state = 'running'${params.queues ? " AND name = ANY($1::text[])" : ""} ORDER BY name`,
+      params.queues ? [params.queues] : [],
+    );
+    const claimed: Job[] = [];
+    let token: number | null = null;
+    const start = queues.length ? this.roundRobin++ % queues.length : 0;
+    for (let k = 0; k < queues.length && claimed.length < params.limit; k++) {
+      const queue = queues[(start + k) % queues.length]!;
+      let limit = params.limit - claimed.length;
+      if (queue.concurrency !== null) {
+        // One claimer at a time per limited queue; the others skip it rather than wait (no deadlock
+        // between workers that visit queues in different orders). The count below then runs on a
+        // fresh snapshot that sees every claim committed before this lock was taken.
+        const locked = await this.q(c, `SELECT 1 FROM ${this.t("queues")} WHERE name = $1 AND state = 'running' FOR UPDATE SKIP LOCKED`, [queue.name]);
+        if (locked.length === 0) continue;
+        const running = Number(
+          (await this.q<{ n: number }>(c, `SELECT count(*)::int AS n FROM ${this.t("jobs")} WHERE queue = $1 AND status = 'running'`, [queue.name]))[0]!.n,
+        );
+        limit = Math.min(limit, queue.concurrency - running);
+        if (limit <= 0) continue;
+      }
+      token ??= Number((await this.q<{ v: string }>(c, `SELECT nextval('${this.schema}.lease_token') AS v`))[0]!.v);
+      const rows = (
+        await c.query({
+          text: `WITH cand AS (
+                   SELECT id FROM ${this.t("jobs")}
+                   WHERE queue = $1 AND status = 'queued' AND ($6::text[] IS NULL OR kind = ANY($6::text[]))
+                   ORDER BY priority, position, id
+                   LIMIT $2
+                   FOR UPDATE SKIP LOCKED)
+                 UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = $3,
+                   lease_expires_at = $4, worker_id = $5, started_at = $7, abort_requested = NULL
+                 FROM cand WHERE j.id = cand.id
+                 RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}`,
+          values: [queue.name, limit, token, now + params.leaseMs, params.workerId, params.kinds ?? null, now],
+          rowMode: "array",
+        })
+      ).rows.map(toJobRaw);
+      if (rows.length > 1) rows.sort(claimOrder);
+      claimed.push(...rows);
+    }
+    let nextRunAt: number | null = null;
+    if (claimed.length === 0) {
+      const r = await this.q<{ t: number | null }>(c, `SELECT min(run_at) AS t FROM ${this.t("jobs")} WHERE status = 'scheduled'`);
+      nextRunAt = r[0]?.t ?? null;
+    }
+    return { jobs: claimed.map((job) => ({ job, token: token! })), nextRunAt };
+  }
+
+  async jobHeartbeat(params: { leases: Lease[]; leaseMs: number; now?: number }): Promise<LeaseStatus[]> {
+    const now = params.now ?? Date.now();
+    if (params.leases.length === 0) return [];
+    return this.tx(async (c) => {
+      const rows = await this.q<{ id: string; abort_requested: LeaseStatus["abort"] }>(
+        c,
+        `UPDATE ${this.t("jobs")} j SET lease_expires_at = $3
+         FROM unnest($1::text[], $2::bigint[]) AS l(id, token)
+         WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
+         RETURNING j.id, j.abort_requested`,
+        [params.leases.map((l) => l.id), params.leases.map((l) => l.token), now + params.leaseMs],
+      );
+      return this.leaseStatuses(params.leases, rows);
+    }, { notify: false });
+  }
+
+  async jobLeaseCheck(params: { leases: Lease[] }): Promise<LeaseStatus[]> {
+    if (params.leases.length === 0) return [];
+    return this.read(async (c) => {
+      const rows = await this.q<{ id: string; abort_requested: LeaseStatus["abort"] }>(
+        c,
+        `SELECT j.id, j.abort_requested FROM ${this.t("jobs")} j
+         JOIN unnest($1::text[], $2::bigint[]) AS l(id, token) ON j.id = l.id AND j.lease_token = l.token
+         WHERE j.status = 'running'`,
+        [params.leases.map((l) => l.id), params.leases.map((l) => l.token)],
+      );
+      return this.leaseStatuses(params.leases, rows);
+    });
+  }
+
+  private leaseStatuses(leases: Lease[], rows: { id: string; abort_requested: LeaseStatus["abort"] }[]): LeaseStatus[] {
+    const byId = new Map(rows.map((r) => [r.id, r.abort_requested]));
+    return leases.map((l) => ({ id: l.id, ok: byId.has(l.id), abort: byId.get(l.id) ?? null }));
+  }
+
+  async jobProgress(params: { id: string; token: number; progress: unknown }): Promise<boolean> {
+    const json = encodePayload(params.progress, "progress");
+    return this.tx(
+      async (c) =>
+        ((await c.query(`UPDATE ${this.t("jobs")} SET progress = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'`, [
+          json,
+          params.id,
+          params.token,
+        ])).rowCount ?? 0) > 0,
+    );
+  }
+
+  async jobLogAppend(params: { lines: LogLine[] }): Promise<void> {
+    if (params.lines.length === 0) return;
+    const l = params.lines;
+    await this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO ${this.t("job_logs")} (job_id, attempt, at, line) SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[])`,
+        [l.map((x) => x.jobId), l.map((x) => x.attempt), l.map((x) => x.at), l.map((x) => x.line)],
+      );
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Ending attempts, guarded by the lease token.
+
+  async jobFinishMany(params: { finishes: Finish[]; now?: number; returnJobs?: boolean }): Promise<FinishOutcome[]> {
+    const now = params.now ?? Date.now();
+    const finishes = params.finishes;
+    if (finishes.length === 0) return [];
+    const returnJobs = params.returnJobs ?? true;
+    return this.tx(async (c) => {
+      const rules = finishes.some((f) => f.outcome !== "completed") ? await this.rules(c) : [];
+      const out: FinishOutcome[] = new Array(finishes.length);
+      const completes: number[] = [];
+      for (const [i, f] of finishes.entries()) {
+        if (f.outcome === "completed" && !returnJobs) completes.push(i);
+        else out[i] = await this.finishOne(c, f, now, rules);
+      }
+      if (completes.length > 0) {
+        const done = await this.completeMany(c, completes.map((i) => finishes[i]!) as CompletedFinish[], now);
+        done.forEach((o, k) => (out[completes[k]!] = o));
+      }
+      return out;
+    });
+  }
+
+  /** Every completion of a batch in one statement (update, attempts, dependents found), not read back. */
+  private async completeMany(c: Q, finishes: CompletedFinish[], now: number): Promise<FinishOutcome[]> {
+    const r = await this.q<{ ids: string[] | null; waiting: string[] | null }>(
+      c,
+      `WITH f AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(id, token, result)),
+       done AS (
+         UPDATE ${this.t("jobs")} j SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = $4,
+           lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+         FROM f WHERE j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
+         RETURNING j.id, j.attempts, j.worker_id, j.started_at),
+       att AS (
+         INSERT INTO ${this.t("job_attempts")} (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
+         SELECT id, attempts, worker_id, coalesce(started_at, $4), $4, 'completed', NULL FROM done)
+       SELECT (SELECT array_agg(id) FROM done) AS ids,
+              (SELECT array_agg(DISTINCT depends_on) FROM ${this.t("job_deps")} WHERE depends_on IN (SELECT id FROM done)) AS waiting`,
+      [
+        finishes.map((f) => f.id),
+        finishes.map((f) => f.token),
+        finishes.map((f) => (f.result === undefined ? null : encodePayload(f.result, "result"))),
+        now,
+      ],
+    );
+    const ok = new Set(r[0]?.ids ?? []);
+    for (const id of r[0]?.waiting ?? []) await this.unblockDependents(c, id, now);
+    return finishes.map((f) => ({
+      id: f.id,
+      ok: ok.has(f.id),
+      status: ok.has(f.id) ? "completed" : null,
+      retryAt: null,
+      escalatedTo: null,
+      job: null,
+    }));
+  }
+
+  async jobComplete(params: { id: string; token: number; result?: unknown; now?: number }): Promise<FinishOutcome> {
+    const [o] = await this.jobFinishMany({ finishes: [{ id: params.id, token: params.token, outcome: "completed", result: params.result }], ...(params.now !== undefined ? { now: params.now } : {}) });
+    return o!;
+  }
+
+  async jobFail(params: { id: string; token: number; error: string; retryable?: boolean; now?: number }): Promise<FinishOutcome> {
+    const f: Finish = { id: params.id, token: params.token, outcome: "failed", error: params.error, ...(params.retryable !== undefined ? { retryable: params.retryable } : {}) };
+    const [o] = await this.jobFinishMany({ finishes: [f], ...(params.now !== undefined ? { now: params.now } : {}) });
+    return o!;
+  }
+
+  async jobRelease(params: { id: string; token: number; now?: number }): Promise<FinishOutcome> {
+    const [o] = await this.jobFinishMany({ finishes: [{ id: params.id, token: params.token, outcome: "released" }], ...(params.now !== undefined ? { now: params.now } : {}) });
+    return o!;
+  }
+
+  private async finishOne(c: Q, f: Finish, now: number, rules: EscalationRule[]): Promise<FinishOutcome> {
+    const r = (
+      await this.q<JobRow>(c, `SELECT * FROM ${this.t("jobs")} WHERE id = $1 AND lease_token = $2 AND status = 'running' FOR UPDATE`, [f.id, f.token])
+    )[0];
+    if (!r) return { id: f.id, ok: false, status: null, retryAt: null, escalatedTo: null, job: null };
+    if (f.outcome === "completed") return this.completeRow(c, r, f.result, now);
+    if (f.outcome === "cancelled" || r.abort_requested === "cancel") {
+      const error = f.outcome === "failed" || f.outcome === "cancelled" ? (f.error ?? "cancelled") : "cancelled";
+      return this.endRow(c, r, "cancelled", error, now, "cancelled", "cancelled by request");
+    }
+    if (f.outcome === "released" || r.abort_requested === "requeue") return this.releaseRow(c, r, now);
+    return this.failRow(c, r, f.error, { retryable: f.retryable ?? true, immediate: false, outcome: "failed" }, now, rules);
+  }
+
+  private async completeRow(c: Q, r: JobRow, result: unknown, now: number): Promise<FinishOutcome> {
+    const json = result === undefined ? null : encodePayload(result, "result");
+    const row = (
+      await this.q<JobRow>(
+        c,
+        `UPDATE ${this.t("jobs")} SET status = 'completed', result = $1, error = NULL, reason = NULL, finished_at = $2,
+           lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+         WHERE id = $3 RETURNING *`,
+        [json, now, r.id],
+      )
+    )[0]!;
+    await this.recordAttempt(c, r, "completed", null, now);
+    await this.unblockDependents(c, r.id, now);
+    return { id: r.id, ok: true, status: "completed", retryAt: null, escalatedTo: null, job: toJob(row) };
+  }
+
+  private async endRow(
+    c: Q,
+    r: JobRow,
+    status: "failed" | "cancelled",
+    error: string,
+    now: number,
+    attemptOutcome: Attempt["outcome"],
+    reason: string | null,
+  ): Promise<FinishOutcome> {
+    const row = (
+      await this.q<JobRow>(
+        c,
+        `UPDATE ${this.t("jobs")} SET status = $1, error = $2, reason = $3, finished_at = $4,
+           lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+         WHERE id = $5 RETURNING *`,
+        [status, error, reason, now, r.id],
+      )
+    )[0]!;
+    await this.recordAttempt(c, r, attemptOutcome, error, now);
+    await this.skipDownstream(c, r.id, status, now);
+    return { id: r.id, ok: true, status, retryAt: null, escalatedTo: null, job: toJob(row) };
+  }
+
+  /** Back to the queue without counting the attempt (see the SQLite store for when). */
+  private async releaseRow(c: Q, r: JobRow, now: number, outcome: "released" | "lost" = "released", error: string | null = null): Promise<FinishOutcome> {
+    const row = (
+      await this.q<JobRow>(
+        c,
+        `UPDATE ${this.t("jobs")} SET status = 'queued', attempts = greatest(0, attempts - 1), lease_token = NULL,
+           lease_expires_at = NULL, abort_requested = NULL, worker_id = NULL, started_at = NULL, error = coalesce($1, error)
+         WHERE id = $2 RETURNING *`,
+        [error, r.id],
+      )
+    )[0]!;
+    await this.recordAttempt(c, r, outcome, error, now);
+    return { id: r.id, ok: true, status: "queued", retryAt: null, escalatedTo: null, job: toJob(row) };
+  }
+
+  private async failRow(
+    c: Q,
+    r: JobRow,
+    error: string,
+    opts: { retryable: boolean; immediate: boolean; outcome: Attempt["outcome"] },
+    now: number,
+    rules: EscalationRule[],
+  ): Promise<FinishOutcome> {
+    const decision = decideFailure({
+      attempts: r.attempts,
+      maxAttempts: r.max_attempts,
+      backoff: JSON.parse(r.backoff),
+      rule: matchEscalation(rules, r),
+      retryable: opts.retryable,
+      immediate: opts.immediate,
+      now,
+    });
+    if (decision.action === "fail") return this.endRow(c, r, "failed", error, now, opts.outcome, null);
+    if (decision.action === "retry") {
+      const row = (
+        await this.q<JobRow>(
+          c,
+          `UPDATE ${this.t("jobs")} SET status = $1, run_at = $2, error = $3, lease_token = NULL, lease_expires_at = NULL,
+             abort_requested = NULL
+           WHERE id = $4 RETURNING *`,
+          [decision.status, decision.runAt, error, r.id],
+        )
+      )[0]!;
+      await this.recordAttempt(c, r, opts.outcome, error, now);
+      return { id: r.id, ok: true, status: decision.status, retryAt: decision.runAt, escalatedTo: null, job: toJob(row) };
+    }
+    const rule = decision.rule;
+    const toQueue = rule.toQueue ?? r.queue;
+    const toKind = rule.toKind ?? r.kind;
+    const newId = newJobId(now);
+    const reason = `escalated to ${newId} (${toKind} on ${toQueue}) after ${r.attempts} failed attempt${r.attempts === 1 ? "" : "s"}`;
+    const row = (
+      await this.q<JobRow>(
+        c,
+        `UPDATE ${this.t("jobs")} SET status = 'failed', error = $1, reason = $2, escalated_to = $3, finished_at = $4,
+           lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+         WHERE id = $5 RETURNING *`,
+        [error, reason, newId, now, r.id],
+      )
+    )[0]!;
+    await this.recordAttempt(c, r, opts.outcome, error, now);
+    await this.ensureQueues(c, [toQueue], now);
+    await this.insertJob(c, {
+      id: newId,
+      queue: toQueue,
+      kind: toKind,
+      payload: r.payload,
+      status: "queued",
+      priority: r.priority,
+      position: nextPosition(now),
+      name: r.name,
+      labels: r.labels,
+      depends_on: "[]",
+      max_attempts: r.max_attempts,
+      backoff: r.backoff,
+      timeout_ms: r.timeout_ms,
+      unique_key: r.unique_key,
+      run_at: now,
+      escalated_from: r.id,
+      created_at: now,
+    });
+    // Jobs that waited on this one now wait on its successor instead of being skipped.
+    const dependents = (await this.q<{ job_id: string }>(c, `SELECT job_id FROM ${this.t("job_deps")} WHERE depends_on = $1`, [r.id])).map((d) => d.job_id);
+    if (dependents.length > 0) {
+      await c.query(
+        `INSERT INTO ${this.t("job_deps")} (job_id, depends_on) SELECT unnest($1::text[]), $2 ON CONFLICT DO NOTHING`,
+        [dependents, newId],
+      );
+      await c.query(`DELETE FROM ${this.t("job_deps")} WHERE depends_on = $1`, [r.id]);
+      await c.query(
+        `UPDATE ${this.t("jobs")} j SET depends_on = (SELECT json_agg(depends_on ORDER BY depends_on)::text FROM ${this.t("job_deps")} d WHERE d.job_id = j.id)
+         WHERE j.id = ANY($1::text[])`,
+        [dependents],
+      );
+    }
+    return { id: r.id, ok: true, status: "failed", retryAt: null, escalatedTo: newId, job: toJob(row) };
+  }
+
+  private async unblockDependents(c: Q, id: string, now: number): Promise<void> {
+    await c.query(
+      `UPDATE ${this.t("jobs")} j SET status = CASE WHEN run_at > $2 THEN 'scheduled' ELSE 'queued' END
+       WHERE status = 'blocked'
+         AND id IN (SELECT job_id FROM ${this.t("job_deps")} WHERE depends_on = $1)
+         AND NOT EXISTS (
+           SELECT 1 FROM ${this.t("job_deps")} d JOIN ${this.t("jobs")} u ON u.id = d.depends_on
+           WHERE d.job_id = j.id AND u.status <> 'completed')`,
+      [id, now],
+    );
+  }
+
+  private async skipDownstream(c: Q, root: string, rootStatus: JobStatus, now: number): Promise<string[]> {
+    const verb = rootStatus === "skipped" ? "was skipped" : rootStatus;
+    return (
+      await this.q<{ id: string }>(
+        c,
+        `WITH RECURSIVE down(id) AS (
+           SELECT d.job_id FROM ${this.t("job_deps")} d JOIN ${this.t("jobs")} j ON j.id = d.job_id
+           WHERE d.depends_on = $1 AND j.status = 'blocked'
+           UNION
+           SELECT d.job_id FROM ${this.t("job_deps")} d JOIN down ON d.depends_on = down.id JOIN ${this.t("jobs")} j ON j.id = d.job_id
+           WHERE j.status = 'blocked'
+         )
+         UPDATE ${this.t("jobs")} SET status = 'skipped', skipped_by = $1, reason = $2, finished_at = $3
+         WHERE id IN (SELECT id FROM down)
+         RETURNING id`,
+        [root, `upstream job ${root} ${verb}`, now],
+      )
+    ).map((r) => r.id);
+  }
+
+  async jobReapExpired(params: { now?: number }): Promise<ReapResult> {
+    const now = params.now ?? Date.now();
+    const out: ReapResult = { requeued: [], failed: [], cancelled: [] };
+    const expired = await this.read((c) =>
+      this.q<{ id: string; lease_token: number }>(
+        c,
+        `SELECT id, lease_token FROM ${this.t("jobs")} WHERE status = 'running' AND lease_expires_at < $1 ORDER BY lease_expires_at LIMIT 500`,
+        [now],
+      ),
+    );
+    if (expired.length === 0) return out;
+    await this.tx(async (c) => {
+      const rules = await this.rules(c);
+      for (const e of expired) {
+        // Locked and re-checked: a completion that holds the row is skipped, one that committed first makes this match nothing.
+        const r = (
+          await this.q<JobRow>(
+            c,
+            `SELECT * FROM ${this.t("jobs")} WHERE id = $1 AND lease_token = $2 AND status = 'running' AND lease_expires_at < $3
+             FOR UPDATE SKIP LOCKED`,
+            [e.id, e.lease_token, now],
+          )
+        )[0];
+        if (!r) continue;
+        let o: FinishOutcome;
+        if (r.abort_requested === "cancel") o = await this.endRow(c, r, "cancelled", "cancelled", now, "lost", "cancelled by request");
+        else if (r.abort_requested === "requeue") o = await this.releaseRow(c, r, now);
+        else if (!(await this.lostBefore(c, r.id))) o = await this.releaseRow(c, r, now, "lost", LOST_ERROR);
+        else o = await this.failRow(c, r, LOST_ERROR, { retryable: true, immediate: true, outcome: "lost" }, now, rules);
+        if (o.status === "cancelled") out.cancelled.push(r.id);
+        else if (o.status === "failed") out.failed.push(r.id);
+        else out.requeued.push(r.id);
+      }
+    });
+    return out;
+  }
+
+  private async lostBefore(c: Q, id: string): Promise<boolean> {
+    return (await this.q(c, `SELECT 1 FROM ${this.t("job_attempts")} WHERE job_id = $1 AND outcome = 'lost' LIMIT 1`, [id])).length > 0;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Reading
+
+  async jobGet(params: { id: string }): Promise<Job | null> {
+    const r = await this.read((c) => this.row(c, params.id));
+    return r ? toJob(r) : null;
+  }
+
+  async jobList(params: JobListParams): Promise<Job[]> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    if (params.queue !== undefined) where.push(`queue = ${arg(params.queue)}`);
+    if (params.kind !== undefined) where.push(`kind = ${arg(params.kind)}`);
+    if (params.status?.length) {
+      for (const st of params.status) {
+        if (!(JOB_STATUSES as readonly string[]).includes(st)) {
+          throw new ValidationError("status", `unknown status ${JSON.stringify(st)}; use one of ${JOB_STATUSES.join(", ")}`);
+        }
+      }
+      where.push(`status = ANY(${arg(params.status)}::text[])`);
+    }
+    const recent = params.order === "recent";
+    return this.read(async (c) => {
+      if (params.after !== undefined) {
+        if (recent) where.push(`id < ${arg(params.after)}`);
+        else {
+          const cur = await this.mustRow(c, params.after);
+          where.push(`(priority, position, id) > (${arg(cur.priority)}::smallint, ${arg(cur.position)}::float8, ${arg(cur.id)})`);
+        }
+      }
+      const limit = Math.min(Math.max(params.limit ?? 100, 1), 10_000);
+      const rows = await this.q<JobRow>(
+        c,
+        `SELECT * FROM ${this.t("jobs")} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+         ORDER BY ${recent ? "id DESC" : "priority, position, id"} LIMIT ${arg(limit)}`,
+        args,
+      );
+      return rows.map(toJob);
+    });
+  }
+
+  async jobAttempts(params: { id: string }): Promise<Attempt[]> {
+    return this.read(async (c) =>
+      (await this.q<AttemptRow>(c, `SELECT * FROM ${this.t("job_attempts")} WHERE job_id = $1 ORDER BY seq`, [params.id])).map(toAttempt),
+    );
+  }
+
+  async jobLogs(params: { id: string; afterSeq?: number; limit?: number }): Promise<StoredLogLine[]> {
+    return this.read(async (c) =>
+      (
+        await this.q<{ seq: number; job_id: string; attempt: number; at: number; line: string }>(
+          c,
+          `SELECT seq, job_id, attempt, at, line FROM ${this.t("job_logs")} WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+          [params.id, params.afterSeq ?? 0, params.limit ?? 1000],
+        )
+      ).map((r) => ({ seq: Number(r.seq), jobId: r.job_id, attempt: r.attempt, at: r.at, line: r.line })),
+    );
+  }
+
+  async jobChain(params: { id: string }): Promise<Job[]> {
+    return this.read(async (c) => {
+      let first = await this.mustRow(c, params.id);
+      const seen = new Set([first.id]);
+      while (first.escalated_from && !seen.has(first.escalated_from)) {
+        const prev = await this.row(c, first.escalated_from);
+        if (!prev) break;
+        seen.add(prev.id);
+        first = prev;
+      }
+      const chain = [first];
+      const ids = new Set([first.id]);
+      for (let cur = first; cur.escalated_to && !ids.has(cur.escalated_to); ) {
+        const next = await this.row(c, cur.escalated_to);
+        if (!next) break;
+        chain.push(next);
+        ids.add(next.id);
+        cur = next;
+      }
+      return chain.map(toJob);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Steering jobs
+
+  async jobCancel(params: { id: string; reason?: string; now?: number }): Promise<Job> {
+    const now = params.now ?? Date.now();
+    return this.tx(async (c) => {
+      const r = await this.mustRow(c, params.id, true);
+      if (r.status === "running") {
+        return toJob((await this.q<JobRow>(c, `UPDATE ${this.t("jobs")} SET abort_requested = 'cancel' WHERE id = $1 RETURNING *`, [r.id]))[0]!);
+      }
+      if (!["queued", "scheduled", "blocked"].includes(r.status)) {
+        throw new ConflictError(`job ${r.id} is ${r.status}; only queued, scheduled, blocked or running jobs can be cancelled`);
+      }
+      const row = (
+        await this.q<JobRow>(c, `UPDATE ${this.t("jobs")} SET status = 'cancelled', reason = $1, finished_at = $2 WHERE id = $3 RETURNING *`, [
+          params.reason ?? "cancelled by request",
+          now,
+          r.id,
+        ])
+      )[0]!;
+      await this.skipDownstream(c, r.id, "cancelled", now);
+      return toJob(row);
+    });
+  }
+
+  async jobSkip(params: { id: string; reason?: string; now?: number }): Promise<Job> {
+    const now = params.now ?? Date.now();
+    return this.tx(async (c) => {
+      const r = await this.mustRow(c, params.id, true);
+      if (!["queued", "scheduled", "blocked"].includes(r.status)) {
+        const hint = r.status === "running" ? " (cancel a running job instead)" : "";
+        throw new ConflictError(`job ${r.id} is ${r.status}; only queued, scheduled or blocked jobs can be skipped${hint}`);
+      }
+      const row = (
+        await this.q<JobRow>(
+          c,
+          `UPDATE ${this.t("jobs")} SET status = 'skipped', reason = $1, skipped_by = NULL, finished_at = $2 WHERE id = $3 RETURNING *`,
+          [params.reason ?? "skipped by request", now, r.id],
+        )
+      )[0]!;
+      await this.skipDownstream(c, r.id, "skipped", now);
+      return toJob(row);
+    });
+  }
+
+  async jobRequeue(params: { id: string; now?: number }): Promise<Job> {
+    const now = params.now ?? Date.now();
+    return this.tx(async (c) => {
+      const r = await this.mustRow(c, params.id, true);
+      if (!DOOMED_STATUSES.includes(r.status)) {
+        throw new ConflictError(`job ${r.id} is ${r.status}; only failed, cancelled or skipped jobs can be requeued`);
+      }
+      const deps = await this.depStates(c, r.id);
+      const doomed = deps.find((d) => DOOMED_STATUSES.includes(d.status));
+      if (doomed) {
+        throw new ConflictError(
+          `job ${r.id} depends on ${doomed.id}, which is ${doomed.status}; requeue ${doomed.skipped_by ?? doomed.id} first and this job follows`,
+        );
+      }
+      if (r.unique_key !== null) {
+        const holder = (
+          await this.q<{ id: string }>(c, `SELECT id FROM ${this.t("jobs")} WHERE queue = $1 AND unique_key = $2 AND status IN ${ACTIVE_SQL}`, [
+            r.queue,
+            r.unique_key,
+          ])
+        )[0];
+        if (holder) throw new ConflictError(`job ${r.id} has key ${JSON.stringify(r.unique_key)}, now held by job ${holder.id}`);
+      }
+      const status = readyStatus({ runAt: now, now, depStatuses: deps.map((d) => d.status) });
+      const row = (
+        await this.q<JobRow>(
+          c,
+          `UPDATE ${this.t("jobs")} SET status = $1, attempts = 0, run_at = $2, error = NULL, result = NULL, reason = NULL,
+             progress = NULL, skipped_by = NULL, started_at = NULL, finished_at = NULL, worker_id = NULL,
+             lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+           WHERE id = $3 RETURNING *`,
+          [status, now, r.id],
+        )
+      )[0]!;
+      await this.unskipDownstream(c, r.id, now);
+      return toJob(row);
+    });
+  }
+
+  private async depStates(c: Q, id: string): Promise<{ id: string; status: JobStatus; skipped_by: string | null }[]> {
+    return this.q(
+      c,
+      `SELECT u.id, u.status, u.skipped_by FROM ${this.t("job_deps")} d JOIN ${this.t("jobs")} u ON u.id = d.depends_on WHERE d.job_id = $1`,
+      [id],
+    );
+  }
+
+  private async unskipDownstream(c: Q, root: string, now: number): Promise<void> {
+    const back = (
+      await this.q<{ id: string }>(
+        c,
+        `UPDATE ${this.t("jobs")} SET status = 'blocked', skipped_by = NULL, reason = NULL, finished_at = NULL
+         WHERE skipped_by = $1 AND status = 'skipped' RETURNING id`,
+        [root],
+      )
+    ).map((r) => r.id);
+    for (const id of back) {
+      const doomed = (await this.depStates(c, id)).find((d) => DOOMED_STATUSES.includes(d.status));
+      if (!doomed) continue;
+      const cur = await this.row(c, id);
+      if (cur?.status !== "blocked") continue;
+      const by = doomed.skipped_by ?? doomed.id;
+      await c.query(`UPDATE ${this.t("jobs")} SET status = 'skipped', skipped_by = $1, reason = $2, finished_at = $3 WHERE id = $4`, [
+        by,
+        `upstream job ${by} ${doomed.status}`,
+        now,
+        id,
+      ]);
+      await this.skipDownstream(c, id, "skipped", now);
+    }
+  }
+
+  async jobMove(params: { id: string; to: MoveTarget }): Promise<Job> {
+    return this.tx(async (c) => {
+      const r = await this.mustRow(c, params.id, true);
+      if (!["queued", "scheduled", "blocked"].includes(r.status)) {
+        throw new ConflictError(`job ${r.id} is ${r.status}; only jobs that have not started can be moved`);
+      }
+      // Moves within a queue are serialised, so two moves never pick the same gap.
+      await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`runway:move:${this.schema}:${r.queue}`]);
+      const to = params.to;
+      if (to === "top" || to === "bottom") {
+        const first = (
+          await this.q<{ p: number | null }>(
+            c,
+            `SELECT min(position) AS p FROM ${this.t("jobs")} WHERE queue = $1 AND priority = $2 AND status IN ('queued', 'scheduled', 'blocked') AND id <> $3`,
+            [r.queue, r.priority, r.id],
+          )
+        )[0]!.p;
+        const position = to === "top" ? Math.min(first ?? r.position, r.position) - 1 : nextPosition();
+        return toJob((await this.q<JobRow>(c, `UPDATE ${this.t("jobs")} SET position = $1 WHERE id = $2 RETURNING *`, [position, r.id]))[0]!);
+      }
+      const before = "before" in to;
+      const otherId = before ? to.before : (to as { after: string }).after;
+      if (otherId === r.id) throw new ValidationError("to", "a job cannot be moved relative to itself");
+      let other = await this.mustRow(c, otherId);
+      if (other.queue !== r.queue) {
+        throw new ValidationError("to", `job ${other.id} is in queue ${other.queue}, not ${r.queue}; move within one queue`);
+      }
+      let position = await this.positionNextTo(c, other, r.id, before);
+      if (position === null) {
+        await this.renumber(c, r.queue);
+        other = await this.mustRow(c, other.id);
+        position = (await this.positionNextTo(c, other, r.id, before))!;
+      }
+      return toJob(
+        (await this.q<JobRow>(c, `UPDATE ${this.t("jobs")} SET position = $1, priority = $2 WHERE id = $3 RETURNING *`, [position, other.priority, r.id]))[0]!,
+      );
+    });
+  }
+
+  private async positionNextTo(c: Q, other: JobRow, movingId: string, before: boolean): Promise<number | null> {
+    const neighbour = (
+      await this.q<{ p: number | null }>(
+        c,
+        before
+          ? `SELECT max(position) AS p FROM ${this.t("jobs")} WHERE queue = $1 AND priority = $2 AND position < $3 AND id <> $4`
+          : `SELECT min(position) AS p FROM ${this.t("jobs")} WHERE queue = $1 AND priority = $2 AND position > $3 AND id <> $4`,
+        [other.queue, other.priority, other.position, movingId],
+      )
+    )[0]!.p;
+    if (neighbour === null) return before ? other.position - 1 : other.position + 1;
+    const mid = (neighbour + other.position) / 2;
+    return mid === neighbour || mid === other.position ? null : mid;
+  }
+
+  private async renumber(c: Q, queue: string): Promise<void> {
+    const rows = await this.q<{ id: string; position: number }>(
+      c,
+      `SELECT id, position FROM ${this.t("jobs")} WHERE queue = $1 AND status IN ('queued', 'scheduled', 'blocked') ORDER BY position, id`,
+      [queue],
+    );
+    if (rows.length < 2) return;
+    const lo = rows[0]!.position;
+    const step = Math.max(1, (rows.at(-1)!.position - lo) / (rows.length - 1));
+    await c.query(
+      `UPDATE ${this.t("jobs")} j SET position = v.p FROM unnest($1::text[], $2::float8[]) AS v(id, p) WHERE j.id = v.id`,
+      [rows.map((r) => r.id), rows.map((_, i) => lo + i * step)],
+    );
+  }
+
+  async jobPrune(params: { olderThanMs: number; queue?: string; now?: number }): Promise<{ deleted: number }> {
+    const now = params.now ?? Date.now();
+    const cutoff = now - params.olderThanMs;
+    let deleted = 0;
+    for (;;) {
+      const n = await this.tx(async (c) => {
+        const ids = (
+          await this.q<{ id: string }>(
+            c,
+            `SELECT id FROM ${this.t("jobs")} WHERE finished_at IS NOT NULL AND finished_at < $1
+               AND status IN ('completed', 'failed', 'cancelled', 'skipped') ${params.queue ? "AND queue = $2" : ""}
+             LIMIT 1000 FOR UPDATE SKIP LOCKED`,
+            params.queue ? [cutoff, params.queue] : [cutoff],
+          )
+        ).map((r) => r.id);
+        if (ids.length === 0) return 0;
+        for (const table of ["job_deps", "job_attempts", "job_logs"]) {
+          await c.query(`DELETE FROM ${this.t(table)} WHERE job_id = ANY($1::text[])`, [ids]);
+        }
+        return (await c.query(`DELETE FROM ${this.t("jobs")} WHERE id = ANY($1::text[])`, [ids])).rowCount ?? 0;
+      }, { notify: false });
+      deleted += n;
+      if (n < 1000) break;
+    }
+    return { deleted };
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Queues
+
+  async queueEnsure(params: { queue: string; concurrency?: number | null; state?: QueueState }): Promise<QueueInfo> {
+    assertName(params.queue, "queue");
+    if (params.concurrency !== undefined) assertConcurrency(params.concurrency);
+    return this.tx(async (c) => {
+      await this.ensureQueues(c, [params.queue], Date.now());
+      if (params.concurrency !== undefined) {
+        await c.query(`UPDATE ${this.t("queues")} SET concurrency = $1 WHERE name = $2`, [params.concurrency, params.queue]);
+      }
+      if (params.state !== undefined) await this.setState(c, params.queue, params.state);
+      return toQueue(await this.mustQueue(c, params.queue));
+    });
+  }
+
+  async queueGet(params: { queue: string }): Promise<QueueInfo | null> {
+    return this.read(async (c) => {
+      const q = (await this.q<QueueRow>(c, `SELECT * FROM ${this.t("queues")} WHERE name = $1`, [params.queue]))[0];
+      return q ? toQueue(q) : null;
+    });
+  }
+
+  async queueList(): Promise<QueueInfo[]> {
+    return this.read(async (c) => (await this.q<QueueRow>(c, `SELECT * FROM ${this.t("queues")} ORDER BY name`)).map(toQueue));
+  }
+
+  async queueSetState(params: { queue: string; state: QueueState }): Promise<QueueInfo> {
+    if (!["running", "paused", "stopped"].includes(params.state)) {
+      throw new ValidationError("state", `unknown queue state ${JSON.stringify(params.state)}; use running, paused or stopped`);
+    }
+    return this.tx(async (c) => {
+      await this.mustQueue(c, params.queue);
+      await this.setState(c, params.queue, params.state);
+      return toQueue(await this.mustQueue(c, params.queue));
+    });
+  }
+
+  private async setState(c: Q, queue: string, state: QueueState): Promise<void> {
+    await c.query(`UPDATE ${this.t("queues")} SET state = $1 WHERE name = $2`, [state, queue]);
+    if (state === "stopped") {
+      await c.query(
+        `UPDATE ${this.t("jobs")} SET abort_requested = 'requeue' WHERE queue = $1 AND status = 'running' AND abort_requested IS NULL`,
+        [queue],
+      );
+    }
+  }
+
+  async queueSetConcurrency(params: { queue: string; concurrency: number | null }): Promise<QueueInfo> {
+    assertConcurrency(params.concurrency);
+    return this.tx(async (c) => {
+      await this.mustQueue(c, params.queue);
+      await c.query(`UPDATE ${this.t("queues")} SET concurrency = $1 WHERE name = $2`, [params.concurrency, params.queue]);
+      return toQueue(await this.mustQueue(c, params.queue));
+    });
+  }
+
+  async queueStats(params: { queue?: string; now?: number }): Promise<QueueStats[]> {
+    const now = params.now ?? Date.now();
+    return this.read(async (c) => {
+      const queues = params.queue
+        ? [await this.mustQueue(c, params.queue)]
+        : await this.q<QueueRow>(c, `SELECT * FROM ${this.t("queues")} ORDER BY name`);
+      const out: QueueStats[] = [];
+      for (const q of queues) {
+        const counts = Object.fromEntries(JOB_STATUSES.map((st) => [st, 0])) as Record<JobStatus, number>;
+        const rows = await this.q<{ status: JobStatus; n: number }>(
+          c,
+          `SELECT 'queued' AS status, count(*)::int AS n FROM ${this.t("jobs")} WHERE queue = $1 AND status = 'queued'
+           UNION ALL SELECT 'running', count(*)::int FROM ${this.t("jobs")} WHERE queue = $1 AND status = 'running'
+           UNION ALL SELECT status, count(*)::int FROM ${this.t("jobs")} WHERE queue = $1 AND status IN ('scheduled', 'blocked') GROUP BY status
+           UNION ALL SELECT status, count(*)::int FROM ${this.t("jobs")} WHERE queue = $1 AND finished_at IS NOT NULL GROUP BY status`,
+          [q.name],
+        );
+        for (const r of rows) counts[r.status] += Number(r.n);
+        const durations = (
+          await this.q<{ d: number }>(
+            c,
+            `SELECT finished_at - started_at AS d FROM ${this.t("jobs")} WHERE queue = $1 AND finished_at IS NOT NULL AND status = 'completed'
+             ORDER BY finished_at DESC LIMIT 1000`,
+            [q.name],
+          )
+        )
+          .map((r) => Number(r.d))
+          .sort((a, b) => a - b);
+        const completedLastMinute = Number(
+          (
+            await this.q<{ n: number }>(
+              c,
+              `SELECT count(*)::int AS n FROM ${this.t("jobs")} WHERE queue = $1 AND finished_at >= $2 AND status = 'completed'`,
+              [q.name, now - 60_000],
+            )
+          )[0]!.n,
+        );
+        out.push({
+          queue: q.name,
+          state: q.state,
+          concurrency: q.concurrency,
+          counts,
+          durationP50Ms: percentile(durations, 50),
+          durationP95Ms: percentile(durations, 95),
+          completedLastMinute,
+        });
+      }
+      return out;
+    });
+  }
+
+  async queueIsDrained(params: { queue: string }): Promise<boolean> {
+    return this.read(async (c) => {
+      const r = await this.q<{ busy: boolean }>(
+        c,
+        `SELECT EXISTS (SELECT 1 FROM ${this.t("jobs")} WHERE queue = $1 AND status = 'queued')
+             OR EXISTS (SELECT 1 FROM ${this.t("jobs")} WHERE queue = $1 AND status = 'running')
+             OR EXISTS (SELECT 1 FROM ${this.t("jobs")} WHERE queue = $1 AND status IN ('scheduled', 'blocked')) AS busy`,
+        [params.queue],
+      );
+      return !r[0]!.busy;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Escalation rules
+
+  async escalationSet(params: { rule: EscalationRule }): Promise<void> {
+    const r = params.rule;
+    if (r.queue === null && r.kind === null) throw new ValidationError("rule", "give the queue or the kind (or both) the rule applies to");
+    if (r.toQueue === null && r.toKind === null) throw new ValidationError("rule", "give toQueue or toKind (or both): where failing jobs go");
+    if (!Number.isInteger(r.after) || r.after < 1) throw new ValidationError("rule.after", `must be a whole number of attempts, 1 or more; got ${r.after}`);
+    for (const [field, v] of [["rule.queue", r.queue], ["rule.kind", r.kind], ["rule.toQueue", r.toQueue], ["rule.toKind", r.toKind]] as const) {
+      if (v !== null) assertName(v, field);
+    }
+    await this.tx(
+      (c) =>
+        c.query(
+          `INSERT INTO ${this.t("escalation_rules")} (queue, kind, after, to_queue, to_kind) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (queue, kind) DO UPDATE SET after = excluded.after, to_queue = excluded.to_queue, to_kind = excluded.to_kind`,
+          [r.queue ?? "", r.kind ?? "", r.after, r.toQueue, r.toKind],
+        ),
+      { notify: false },
+    );
+  }
+
+  async escalationList(): Promise<EscalationRule[]> {
+    return this.read((c) => this.rules(c));
+  }
+
+  async escalationRemove(params: { queue: string | null; kind: string | null }): Promise<boolean> {
+    return this.tx(
+      async (c) =>
+        ((await c.query(`DELETE FROM ${this.t("escalation_rules")} WHERE queue = $1 AND kind = $2`, [params.queue ?? "", params.kind ?? ""])).rowCount ?? 0) > 0,
+      { notify: false },
+    );
+  }
+}
