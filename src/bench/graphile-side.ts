@@ -83,6 +83,11 @@ export class GraphileSide implements Side {
    */
   private async warmPool(size: number): Promise<PgPool> {
     const pool = new this.pg.Pool({ connectionString: this.admin.url, max: size });
+    // A pool handed to graphile-worker must come with error handlers (it warns otherwise);
+    // these make a dropped connection fail the workload instead of the process.
+    const report = (err: Error) => process.stderr.write(`graphile-worker pool: ${err.message}\n`);
+    pool.on("error", report);
+    pool.on("connect", (client) => client.on("error", report));
     const clients = await Promise.all(Array.from({ length: size }, () => pool.connect()));
     for (const c of clients) c.release();
     return pool;

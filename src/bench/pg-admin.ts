@@ -10,11 +10,13 @@ export interface PgClient {
 }
 export interface PgPoolClient {
   release(): void;
+  on(event: "error", listener: (err: Error) => void): void;
 }
 export interface PgPool {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
   connect(): Promise<PgPoolClient>;
   on(event: "error", listener: (err: Error) => void): void;
+  on(event: "connect", listener: (client: PgPoolClient) => void): void;
   end(): Promise<void>;
 }
 interface Pg {

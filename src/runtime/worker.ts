@@ -56,6 +56,8 @@ interface Active {
   abortKind: AbortKind | null;
   /** The store no longer holds this worker's lease: write nothing more for it. */
   lost: boolean;
+  /** The handler has returned and its outcome is on its way to the store: lease checks no longer apply. */
+  finishing: boolean;
   startedAt: number;
   timer: NodeJS.Timeout | null;
   done: Promise<void>;
@@ -284,6 +286,7 @@ export class Worker {
       controller,
       abortKind: null,
       lost: false,
+      finishing: false,
       startedAt: Date.now(),
       timer: null,
       done: Promise.resolve(),
@@ -329,6 +332,7 @@ export class Worker {
       this.kick();
       return;
     }
+    a.finishing = true;
     this.pending.push({ finish, active: a, result });
     this.scheduleFlush();
   }
@@ -464,7 +468,7 @@ export class Worker {
   private apply(statuses: LeaseStatus[]): void {
     for (const s of statuses) {
       const a = this.active.get(s.id);
-      if (!a || this.pending.some((p) => p.active === a)) continue;
+      if (!a || a.finishing) continue;
       if (!s.ok) {
         a.lost = true;
         this.abort(a, "lease-lost");
@@ -476,7 +480,7 @@ export class Worker {
   }
 
   private leases() {
-    return [...this.active.values()].filter((a) => !a.lost).map((a) => ({ id: a.job.id, token: a.token }));
+    return [...this.active.values()].filter((a) => !a.lost && !a.finishing).map((a) => ({ id: a.job.id, token: a.token }));
   }
 
   private async checkAborts(): Promise<void> {

@@ -2,75 +2,16 @@
  * Real worker processes on one SQLite file. The oracle is an append-only log each attempt writes
  * to with O_APPEND; at the end it is compared with the store's final state.
  */
-import { type ChildProcess, execFile, fork } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { prepareJobs } from "../../src/core/spec.js";
 import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { FIXTURES, addJobs, assertBuilt, children, exited, killChildren, readLog, runCounts, startWorker, until } from "../helpers/processes.js";
 import { tempDir } from "../helpers/tmp.js";
 
-const FIXTURES = new URL("../fixtures/", import.meta.url).pathname;
-const children: ChildProcess[] = [];
-
-beforeAll(() => {
-  if (!existsSync(new URL("../../dist/index.js", import.meta.url))) {
-    throw new Error("dist/ is missing: run `npm test` (it builds first) or `npm run build`");
-  }
-});
-
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
-});
-
-function startWorker(args: { db: string; log: string; concurrency: number; queue: string; leaseMs: number; reaperMs: number; jobMs: number }) {
-  const child = fork(
-    join(FIXTURES, "worker-process.mjs"),
-    [args.db, args.log, String(args.concurrency), args.queue, String(args.leaseMs), String(args.reaperMs), String(args.jobMs)],
-    { stdio: ["ignore", "ignore", "inherit", "ipc"] },
-  );
-  children.push(child);
-  return new Promise<ChildProcess>((resolve, reject) => {
-    child.once("message", () => resolve(child));
-    child.once("exit", (code) => reject(new Error(`worker exited early with ${code}`)));
-  });
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once("exit", (code) => r(code)));
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function readLog(path: string): { id: string; attempt: number; pid: number }[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, "utf8")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => {
-      const [id, attempt, pid] = l.split(" ");
-      return { id: id!, attempt: Number(attempt), pid: Number(pid) };
-    });
-}
-
-async function addJobs(store: SqliteStore, queue: string, n: number, payload: (i: number) => unknown = () => ({})) {
-  const ids: string[] = [];
-  for (let start = 0; start < n; start += 1000) {
-    const specs = Array.from({ length: Math.min(1000, n - start) }, (_, k) => ({ kind: "work", queue, payload: payload(start + k) }));
-    const added = await store.jobAddMany({ jobs: prepareJobs(specs) });
-    ids.push(...added.map((a) => a.job.id));
-  }
-  return ids;
-}
+beforeAll(assertBuilt);
+afterEach(killChildren);
 
 describe("several worker processes on one SQLite file", () => {
   it("8 processes drain 5,000 jobs: each ran exactly once, none lost, none left running", async () => {
@@ -86,8 +27,7 @@ describe("several worker processes on one SQLite file", () => {
       );
       await until("all jobs completed", async () => (await store.queueStats({ queue: "drain" }))[0]!.counts.completed === 5000);
       const lines = readLog(log);
-      const seen = new Map<string, number>();
-      for (const l of lines) seen.set(l.id, (seen.get(l.id) ?? 0) + 1);
+      const seen = runCounts(lines);
       expect(lines).toHaveLength(5000);
       expect([...seen.values()].every((n) => n === 1)).toBe(true);
       expect(new Set(ids)).toEqual(new Set(seen.keys()));
@@ -130,8 +70,7 @@ describe("several worker processes on one SQLite file", () => {
       await until("all jobs completed", async () => (await store.queueStats({ queue: "crash" }))[0]!.counts.completed === 300);
 
       const lines = readLog(log);
-      const runs = new Map<string, number>();
-      for (const l of lines) runs.set(l.id, (runs.get(l.id) ?? 0) + 1);
+      const runs = runCounts(lines);
       expect(new Set(runs.keys())).toEqual(new Set(ids));
       // The attempts the kill interrupted are the ones the store recorded as lost for the victim.
       const lost = (await Promise.all(ids.map((id) => store.jobAttempts({ id }))))

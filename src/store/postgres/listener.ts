@@ -23,11 +23,12 @@ export class PgListener {
   ) {}
 
   subscribe(listener: () => void): () => void {
-    if (this.listeners.size === 0 && !this.closed) {
+    const first = this.listeners.size === 0 && !this.closed;
+    this.listeners.add(listener);
+    if (first) {
       this.startPolling();
       void this.connect();
     }
-    this.listeners.add(listener);
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) void this.stop();

@@ -116,7 +116,15 @@ export class PostgresStore implements Store {
   }
 
   /** Runs `fn` in a transaction on a pooled connection; connection failures become one clear error. */
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>, opts: { notify?: boolean } = {}): Promise<T> {
+  /**
+   * `notify`: wake the other workers when this commits. "ask" leaves it to `fn`, which calls
+   * wake() when the change frees or creates work; waking every worker on every completion
+   * would send them all to claim at once for nothing.
+   */
+  private async tx<T>(
+    fn: (c: pg.PoolClient, wake: () => void) => Promise<T>,
+    opts: { notify?: boolean | "ask" } = {},
+  ): Promise<T> {
     await this.ready;
     let client: pg.PoolClient;
     try {
@@ -127,8 +135,9 @@ export class PostgresStore implements Store {
     let broken = false;
     try {
       await client.query("BEGIN");
-      const result = await fn(client);
-      if (opts.notify !== false) await client.query("SELECT pg_notify($1, '')", [this.channel]);
+      let woken = opts.notify === undefined || opts.notify === true;
+      const result = await fn(client, () => (woken = true));
+      if (woken) await client.query("SELECT pg_notify($1, '')", [this.channel]);
       await client.query("COMMIT");
       return result;
     } catch (err) {
@@ -471,37 +480,44 @@ export class PostgresStore implements Store {
     const finishes = params.finishes;
     if (finishes.length === 0) return [];
     const returnJobs = params.returnJobs ?? true;
-    return this.tx(async (c) => {
-      const rules = finishes.some((f) => f.outcome !== "completed") ? await this.rules(c) : [];
-      const out: FinishOutcome[] = new Array(finishes.length);
-      const completes: number[] = [];
-      for (const [i, f] of finishes.entries()) {
-        if (f.outcome === "completed" && !returnJobs) completes.push(i);
-        else out[i] = await this.finishOne(c, f, now, rules);
-      }
-      if (completes.length > 0) {
-        const done = await this.completeMany(c, completes.map((i) => finishes[i]!) as CompletedFinish[], now);
-        done.forEach((o, k) => (out[completes[k]!] = o));
-      }
-      return out;
-    });
+    return this.tx(
+      async (c, wake) => {
+        const rules = finishes.some((f) => f.outcome !== "completed") ? await this.rules(c) : [];
+        const out: FinishOutcome[] = new Array(finishes.length);
+        const completes: number[] = [];
+        for (const [i, f] of finishes.entries()) {
+          if (f.outcome === "completed" && !returnJobs) completes.push(i);
+          else {
+            out[i] = await this.finishOne(c, f, now, rules);
+            wake();
+          }
+        }
+        if (completes.length > 0) {
+          const done = await this.completeMany(c, completes.map((i) => finishes[i]!) as CompletedFinish[], now, wake);
+          done.forEach((o, k) => (out[completes[k]!] = o));
+        }
+        return out;
+      },
+      { notify: "ask" },
+    );
   }
 
   /** Every completion of a batch in one statement (update, attempts, dependents found), not read back. */
-  private async completeMany(c: Q, finishes: CompletedFinish[], now: number): Promise<FinishOutcome[]> {
-    const r = await this.q<{ ids: string[] | null; waiting: string[] | null }>(
+  private async completeMany(c: Q, finishes: CompletedFinish[], now: number, wake: () => void): Promise<FinishOutcome[]> {
+    const r = await this.q<{ ids: string[] | null; waiting: string[] | null; limited: boolean | null }>(
       c,
       `WITH f AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(id, token, result)),
        done AS (
          UPDATE ${this.t("jobs")} j SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = $4,
            lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
          FROM f WHERE j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
-         RETURNING j.id, j.attempts, j.worker_id, j.started_at),
+         RETURNING j.id, j.queue, j.attempts, j.worker_id, j.started_at),
        att AS (
          INSERT INTO ${this.t("job_attempts")} (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
          SELECT id, attempts, worker_id, coalesce(started_at, $4), $4, 'completed', NULL FROM done)
        SELECT (SELECT array_agg(id) FROM done) AS ids,
-              (SELECT array_agg(DISTINCT depends_on) FROM ${this.t("job_deps")} WHERE depends_on IN (SELECT id FROM done)) AS waiting`,
+              (SELECT array_agg(DISTINCT depends_on) FROM ${this.t("job_deps")} WHERE depends_on IN (SELECT id FROM done)) AS waiting,
+              (SELECT bool_or(concurrency IS NOT NULL) FROM ${this.t("queues")} WHERE name IN (SELECT queue FROM done)) AS limited`,
       [
         finishes.map((f) => f.id),
         finishes.map((f) => f.token),
@@ -511,6 +527,8 @@ export class PostgresStore implements Store {
     );
     const ok = new Set(r[0]?.ids ?? []);
     for (const id of r[0]?.waiting ?? []) await this.unblockDependents(c, id, now);
+    // Others need waking only for work this frees: a slot of a limited queue, or jobs that waited on these.
+    if (r[0]?.limited || r[0]?.waiting?.length) wake();
     return finishes.map((f) => ({
       id: f.id,
       ok: ok.has(f.id),

@@ -1,0 +1,16 @@
+import { GraphileSide } from "./graphile-side.js";
+import { PgAdmin, DEFAULT_PG_URL } from "./pg-admin.js";
+import { PgbossSide } from "./pgboss-side.js";
+import { quantile } from "./stats.js";
+const admin = new PgAdmin(DEFAULT_PG_URL);
+await admin.connect();
+console.log(await admin.serverInfo());
+const which = process.argv[2] ?? "graphile";
+const side = which === "pgboss" ? new PgbossSide(admin) : new GraphileSide(admin, which === "graphile" ? "tuned" : "default");
+let t = performance.now();
+console.log("single", Math.round(await side.singleAdd(2000, 200)), ((performance.now()-t)/1000).toFixed(1)); t = performance.now();
+console.log("bulk", Math.round(await side.bulkAdd(20, 1000, 2)), ((performance.now()-t)/1000).toFixed(1)); t = performance.now();
+console.log("drain", Math.round(await side.drain(Number(process.argv[3] ?? 5000), 24)), ((performance.now()-t)/1000).toFixed(1)); t = performance.now();
+const lat = await side.latency(which === "pgboss" ? 10 : 200, 2);
+console.log("latency", quantile(lat, 50).toFixed(2), quantile(lat, 99).toFixed(2), ((performance.now()-t)/1000).toFixed(1));
+await admin.close();
