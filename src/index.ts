@@ -13,3 +13,4 @@ export { RunwayError, ValidationError, NotFoundError, ConflictError, StoreUnavai
 export type { Store, QueueStats, MoveTarget, JobListParams, ClaimedJob, Finish, FinishOutcome } from "./store/store.js";
 export { openStore, resolveDbLocation, runwayHome } from "./store/open-store.js";
 export { SqliteStore, type SqliteStoreOptions } from "./store/sqlite/sqlite-store.js";
+export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js";

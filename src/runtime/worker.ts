@@ -257,7 +257,10 @@ export class Worker {
           claimed = await this.store.jobClaim(claim);
         }
         const { jobs, nextRunAt } = claimed;
-        this.failures = 0;
+        if (this.failures > 0) {
+          this.events.emit("warning", { message: `${this.store.location} is reachable again; carrying on` });
+          this.failures = 0;
+        }
         for (const c of jobs) this.run(c.job, c.token);
         if (jobs.length === free) this.again = true;
         if (jobs.length === 0 && nextRunAt !== null) this.wakeAt(nextRunAt);
@@ -265,7 +268,10 @@ export class Worker {
     } catch (err) {
       this.failures++;
       const delay = Math.min(30_000, 100 * 2 ** Math.min(this.failures, 9));
-      this.events.emit("warning", { message: `cannot claim jobs from ${this.store.location}: ${(err as Error).message}; retrying in ${formatDuration(delay)}`, error: err });
+      // One line when the trouble starts, not one per retry.
+      if (this.failures === 1) {
+        this.events.emit("warning", { message: `cannot reach ${this.store.location}: ${(err as Error).message}; retrying with backoff`, error: err });
+      }
       setTimeout(() => this.kick(), delay).unref();
     } finally {
       this.looping = false;
@@ -443,7 +449,9 @@ export class Worker {
         return await fn();
       } catch (err) {
         const delay = Math.min(10_000, 50 * 2 ** Math.min(i, 8));
-        this.events.emit("warning", { message: `cannot write to ${this.store.location}: ${(err as Error).message}; retrying in ${formatDuration(delay)}`, error: err });
+        if (i === 0) {
+          this.events.emit("warning", { message: `cannot write to ${this.store.location}: ${(err as Error).message}; retrying until it commits`, error: err });
+        }
         await new Promise((r) => setTimeout(r, delay));
       }
     }

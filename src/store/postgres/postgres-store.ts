@@ -84,6 +84,9 @@ export class PostgresStore implements Store {
     // An idle pooled connection that dies (server restart, pg_terminate_backend) is dropped by
     // the pool; without a listener its error would crash the process.
     this.pool.on("error", () => {});
+    // The same for a connection this store holds between two queries: the next query fails
+    // and is retried; the event itself must not crash the process.
+    this.pool.on("connect", (client) => client.on("error", () => {}));
     this.listener = new PgListener(this.where.config, this.channel, opts.pollIntervalMs ?? 500, this.warn);
     this.ready = migrate(this.pool, this.schema).catch((err) => {
       throw err instanceof RunwayError ? err : explainPgError(err, this.where);
