@@ -19,6 +19,7 @@ import { type AttemptRow, JOB_COLUMNS, type JobRow, type QueueRow, type RuleRow,
 import { ACTIVE_SQL, LOST_ERROR, assertConcurrency, claimOrder, topologicalOrder } from "../shared.js";
 import type {
   AddResult,
+  ClaimedJob,
   ClaimParams,
   ClaimResult,
   Finish,
@@ -72,6 +73,10 @@ export class PostgresStore implements Store {
   private readonly warn: (message: string) => void;
   private roundRobin = 0;
   private closed = false;
+  private limitedCache: { at: number; names: string[] } | null = null;
+  /** The earliest run_at of a scheduled job this process knows of; promotion runs when it passes. */
+  private nextDueAt = 0;
+  private lastPromote = 0;
 
   constructor(opts: PostgresStoreOptions) {
     this.where = parsePgUrl(opts.url, opts.schema);
@@ -152,6 +157,33 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * One statement on its own (atomic without a transaction around it): one round trip. Hot
+   * statements pass a `name`, so each connection parses and plans them once.
+   */
+  private async exec<R extends pg.QueryResultRow = any>(text: string, values: unknown[] = [], name?: string): Promise<R[]> {
+    await this.ready;
+    try {
+      return (await this.pool.query<R>(name ? { name: this.named(name), text, values } : { text, values })).rows;
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  private async execRaw(text: string, values: unknown[], name: string): Promise<pg.QueryResult<any[]>> {
+    await this.ready;
+    try {
+      return await this.pool.query({ name: this.named(name), text, values, rowMode: "array" });
+    } catch (err) {
+      throw this.wrap(err);
+    }
+  }
+
+  /** Prepared-statement names are per connection and the SQL names the schema, so the name does too. */
+  private named(name: string): string {
+    return `runway:${this.schema}:${name}`;
+  }
+
   private async read<T>(fn: (c: Q) => Promise<T>): Promise<T> {
     await this.ready;
     let client: pg.PoolClient;
@@ -228,7 +260,44 @@ export class PostgresStore implements Store {
       await c.query("SELECT pg_notify($1, '')", [this.channel]);
       return results;
     }
+    if (params.jobs.every((j) => j.key === null && j.dependsOn.length === 0)) return this.addPlain(params.jobs, now);
     return this.tx((c) => this.addInTransaction(c, params.jobs, now));
+  }
+
+  /**
+   * Plain jobs (no key, no dependencies) cannot clash or wait: one INSERT over arrays takes them
+   * all. Returns the statement, so it can run inside a transaction or, with the queue rows and
+   * the wake-up folded in, as a single statement of its own.
+   */
+  private plainInsert(jobs: NewJob[], plain: number[], positions: number[], now: number, results: AddResult[], statusOf: Map<string, { status: JobStatus; skippedBy: string | null }>) {
+    const cols: unknown[][] = Array.from({ length: 14 }, () => []);
+    for (const i of plain) {
+      const j = jobs[i]!;
+      const status = j.runAt > now ? "scheduled" : "queued";
+      if (status === "scheduled") this.scheduledAt(j.runAt);
+      statusOf.set(j.id, { status, skippedBy: null });
+      results[i] = { job: jobFromNew(j, { status, position: positions[i]!, now, dependsOn: [], reason: null }), created: true };
+      const v = [j.id, j.queue, j.kind, j.payloadJson, status, j.priority, positions[i], j.name, JSON.stringify(j.labels),
+        j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs, j.runAt, j.escalatedFrom];
+      v.forEach((x, k) => cols[k]!.push(x));
+    }
+    const sql = `INSERT INTO ${this.t("jobs")} (id, queue, kind, payload, status, priority, position, name, labels, max_attempts, backoff, timeout_ms, run_at, escalated_from, created_at)
+       SELECT *, $15::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::float8[],
+         $8::text[], $9::text[], $10::int[], $11::text[], $12::bigint[], $13::bigint[], $14::text[])`;
+    return { sql, values: [...cols, now] };
+  }
+
+  private async addPlain(jobs: NewJob[], now: number): Promise<AddResult[]> {
+    const results: AddResult[] = new Array(jobs.length);
+    const ins = this.plainInsert(jobs, jobs.map((_, i) => i), jobs.map(() => nextPosition(now)), now, results, new Map());
+    await this.exec(
+      `WITH q AS (INSERT INTO ${this.t("queues")} (name, created_at) SELECT DISTINCT unnest($16::text[]), $15::bigint ON CONFLICT (name) DO NOTHING),
+       ins AS (${ins.sql})
+       SELECT pg_notify($17, '')`,
+      [...ins.values, [...new Set(jobs.map((j) => j.queue))], this.channel],
+      "add",
+    );
+    return results;
   }
 
   private async addInTransaction(c: Q, jobs: NewJob[], now: number): Promise<AddResult[]> {
@@ -236,28 +305,12 @@ export class PostgresStore implements Store {
     const positions = jobs.map(() => nextPosition(now));
     const results: AddResult[] = new Array(jobs.length);
     const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
-    // Plain jobs (no key, no dependencies) cannot clash or wait: one statement inserts them all.
     const plain: number[] = [];
     const rest: NewJob[] = [];
     jobs.forEach((j, i) => (j.key === null && j.dependsOn.length === 0 ? plain.push(i) : rest.push(j)));
     if (plain.length > 0) {
-      const cols: unknown[][] = Array.from({ length: 12 }, () => []);
-      for (const i of plain) {
-        const j = jobs[i]!;
-        const status = j.runAt > now ? "scheduled" : "queued";
-        statusOf.set(j.id, { status, skippedBy: null });
-        results[i] = { job: jobFromNew(j, { status, position: positions[i]!, now, dependsOn: [], reason: null }), created: true };
-        const v = [j.id, j.queue, j.kind, j.payloadJson, status, j.priority, positions[i], j.name, JSON.stringify(j.labels), j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs];
-        v.forEach((x, k) => cols[k]!.push(x));
-      }
-      const runAts = plain.map((i) => jobs[i]!.runAt);
-      const escalated = plain.map((i) => jobs[i]!.escalatedFrom);
-      await c.query(
-        `INSERT INTO ${this.t("jobs")} (id, queue, kind, payload, status, priority, position, name, labels, max_attempts, backoff, timeout_ms, run_at, escalated_from, created_at)
-         SELECT *, $15::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::float8[],
-           $8::text[], $9::text[], $10::int[], $11::text[], $12::bigint[], $13::bigint[], $14::text[])`,
-        [...cols, runAts, escalated, now],
-      );
+      const ins = this.plainInsert(jobs, plain, positions, now, results, statusOf);
+      await c.query(ins.sql, ins.values);
     }
     if (rest.length === 0) return results;
     const index = new Map(jobs.map((j, i) => [j.id, i]));
@@ -287,6 +340,7 @@ export class PostgresStore implements Store {
       });
       const doomed = depStates.find((d) => DOOMED_STATUSES.includes(d.status));
       const status: JobStatus = doomed ? "skipped" : readyStatus({ runAt: job.runAt, now, depStatuses: depStates.map((d) => d.status) });
+      if (status === "scheduled") this.scheduledAt(job.runAt);
       const root = doomed ? (doomed.skippedBy ?? doomed.id) : null;
       const reason = doomed ? `upstream job ${root} ${doomed.status === "skipped" ? "was skipped" : doomed.status}` : null;
       const inserted = await this.insertJob(c, {
@@ -349,80 +403,136 @@ export class PostgresStore implements Store {
   async jobClaim(params: ClaimParams): Promise<ClaimResult> {
     if (params.limit <= 0) return { jobs: [], nextRunAt: null };
     const now = params.now ?? Date.now();
-    return this.tx((c) => this.claimInTransaction(c, params, now), { notify: false });
+    await this.promoteDue(now);
+    // Queues without a limit: one statement, no transaction, no lock but the rows' own.
+    const claimed = await this.claimUnlimited(params, params.limit, now);
+    for (let pass = 0; pass < 2; pass++) {
+      // A second pass with fresh queue names when the first found nothing: a queue made a moment ago.
+      if (pass === 1) {
+        if (claimed.length > 0 || this.limitedCache === null || this.limitedCache.at === now) break;
+        this.limitedCache = null;
+      }
+      const limited = (await this.limitedQueues(now)).filter((q) => !params.queues || params.queues.includes(q));
+      const start = limited.length ? this.roundRobin++ % limited.length : 0;
+      for (let k = 0; k < limited.length && claimed.length < params.limit; k++) {
+        claimed.push(...(await this.claimLimited(limited[(start + k) % limited.length]!, params, params.limit - claimed.length, now)));
+      }
+    }
+    if (claimed.length > 1) claimed.sort((a, b) => claimOrder(a.job, b.job));
+    let nextRunAt: number | null = null;
+    if (claimed.length === 0) {
+      nextRunAt = (await this.exec<{ t: number | null }>(`SELECT min(run_at) AS t FROM ${this.t("jobs")} WHERE status = 'scheduled'`))[0]?.t ?? null;
+      if (nextRunAt !== null) this.nextDueAt = Math.min(this.nextDueAt, nextRunAt);
+    }
+    return { jobs: claimed, nextRunAt };
   }
 
   async jobFinishAndClaim(params: { finishes: Finish[]; claim: ClaimParams; now?: number }): Promise<ClaimResult & { outcomes: FinishOutcome[] }> {
     const now = params.now ?? Date.now();
-    // Two transactions: the finishes commit even if the claim has to wait for a queue's lock.
     const outcomes = await this.jobFinishMany({ finishes: params.finishes, now, returnJobs: false });
     const claimed = params.claim.limit > 0 ? await this.jobClaim({ ...params.claim, now }) : { jobs: [], nextRunAt: null };
     return { outcomes, ...claimed };
   }
 
-  private async claimInTransaction(c: pg.PoolClient, params: ClaimParams, now: number): Promise<ClaimResult> {
-    const promoted = await c.query(
-      `UPDATE ${this.t("jobs")} SET status = 'queued' WHERE status = 'scheduled' AND run_at <= $1`,
+  /** Scheduled jobs whose time has come become queued; runs when one is known to be due, and at least once a second. */
+  private async promoteDue(now: number): Promise<void> {
+    if (now < this.nextDueAt && now - this.lastPromote < 1000) return;
+    this.lastPromote = now;
+    this.nextDueAt = Number.POSITIVE_INFINITY;
+    const r = await this.exec<{ n: number; next: number | null }>(
+      `WITH p AS (UPDATE ${this.t("jobs")} SET status = 'queued' WHERE status = 'scheduled' AND run_at <= $1 RETURNING 1)
+       SELECT (SELECT count(*)::int FROM p) AS n,
+              (SELECT min(run_at) FROM ${this.t("jobs")} WHERE status = 'scheduled' AND run_at > $1) AS next`,
       [now],
     );
-    if ((promoted.rowCount ?? 0) > 0) await c.query("SELECT pg_notify($1, '')", [this.channel]);
-    const queues = await this.q<{ name: string; concurrency: number | null }>(
-      c,
-      `SELECT name, concurrency FROM ${this.t("queues")} WHERE state = 'running'${params.queues ? " AND name = ANY($1::text[])" : ""} ORDER BY name`,
-      params.queues ? [params.queues] : [],
+    if (r[0]?.next != null) this.nextDueAt = r[0].next;
+    if ((r[0]?.n ?? 0) > 0) await this.exec("SELECT pg_notify($1, '')", [this.channel]);
+  }
+
+  /** Running queues with a limit, refreshed every second (the claim re-checks each one under its lock). */
+  private async limitedQueues(now: number): Promise<string[]> {
+    if (this.limitedCache && now - this.limitedCache.at < 1000) return this.limitedCache.names;
+    const rows = await this.exec<{ name: string }>(
+      `SELECT name FROM ${this.t("queues")} WHERE state = 'running' AND concurrency IS NOT NULL ORDER BY name`,
     );
-    const claimed: Job[] = [];
-    let token: number | null = null;
-    const start = queues.length ? this.roundRobin++ % queues.length : 0;
-    for (let k = 0; k < queues.length && claimed.length < params.limit; k++) {
-      const queue = queues[(start + k) % queues.length]!;
-      let limit = params.limit - claimed.length;
-      if (queue.concurrency !== null) {
-        // One claimer at a time per limited queue; the others skip it rather than wait (no deadlock
-        // between workers that visit queues in different orders). The count below then runs on a
-        // fresh snapshot that sees every claim committed before this lock was taken.
-        const locked = await this.q(c, `SELECT 1 FROM ${this.t("queues")} WHERE name = $1 AND state = 'running' FOR UPDATE SKIP LOCKED`, [queue.name]);
-        if (locked.length === 0) continue;
-        const running = Number(
-          (await this.q<{ n: number }>(c, `SELECT count(*)::int AS n FROM ${this.t("jobs")} WHERE queue = $1 AND status = 'running'`, [queue.name]))[0]!.n,
+    this.limitedCache = { at: now, names: rows.map((r) => r.name) };
+    return this.limitedCache.names;
+  }
+
+  private claimSet(): string {
+    return `status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
+      lease_expires_at = $3, worker_id = $4, started_at = $5, abort_requested = NULL`;
+  }
+
+  private async claimUnlimited(params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
+    const res = await this.execRaw(
+      `WITH qs AS (
+         SELECT name FROM ${this.t("queues")}
+         WHERE state = 'running' AND concurrency IS NULL AND ($1::text[] IS NULL OR name = ANY($1::text[]))),
+       cand AS (
+         SELECT c.id FROM qs CROSS JOIN LATERAL (
+           SELECT id, priority, position FROM ${this.t("jobs")}
+           WHERE queue = qs.name AND status = 'queued' AND ($6::text[] IS NULL OR kind = ANY($6::text[]))
+           ORDER BY priority, position, id LIMIT $2 FOR UPDATE SKIP LOCKED) c
+         ORDER BY c.priority, c.position, c.id LIMIT $2)
+       UPDATE ${this.t("jobs")} j SET ${this.claimSet()}
+       FROM cand WHERE j.id = cand.id
+       RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token`,
+      [params.queues ?? null, n, now + params.leaseMs, params.workerId, now, params.kinds ?? null],
+      "claim",
+    );
+    return this.withTokens(res);
+  }
+
+  /**
+   * One claimer at a time per limited queue: its row is locked, and other claimers skip it rather
+   * than wait (no deadlock between workers that visit queues in different orders). The count runs
+   * in a statement after the lock, so it sees every claim committed before.
+   */
+  private async claimLimited(queue: string, params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
+    return this.tx(
+      async (c) => {
+        const q = await this.q<{ concurrency: number | null }>(
+          c,
+          `SELECT concurrency FROM ${this.t("queues")} WHERE name = $1 AND state = 'running' FOR UPDATE SKIP LOCKED`,
+          [queue],
         );
-        limit = Math.min(limit, queue.concurrency - running);
-        if (limit <= 0) continue;
-      }
-      token ??= Number((await this.q<{ v: string }>(c, `SELECT nextval('${this.schema}.lease_token') AS v`))[0]!.v);
-      const rows = (
-        await c.query({
+        if (q.length === 0) return [];
+        const res = await c.query({
           text: `WITH cand AS (
                    SELECT id FROM ${this.t("jobs")}
                    WHERE queue = $1 AND status = 'queued' AND ($6::text[] IS NULL OR kind = ANY($6::text[]))
                    ORDER BY priority, position, id
-                   LIMIT $2
+                   LIMIT greatest(0, least($2::int, coalesce($7::int, $2::int) -
+                     (SELECT count(*)::int FROM ${this.t("jobs")} WHERE queue = $1 AND status = 'running')))
                    FOR UPDATE SKIP LOCKED)
-                 UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = $3,
-                   lease_expires_at = $4, worker_id = $5, started_at = $7, abort_requested = NULL
+                 UPDATE ${this.t("jobs")} j SET ${this.claimSet()}
                  FROM cand WHERE j.id = cand.id
-                 RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}`,
-          values: [queue.name, limit, token, now + params.leaseMs, params.workerId, params.kinds ?? null, now],
+                 RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token`,
+          values: [queue, n, now + params.leaseMs, params.workerId, now, params.kinds ?? null, q[0]!.concurrency],
           rowMode: "array",
-        })
-      ).rows.map(toJobRaw);
-      if (rows.length > 1) rows.sort(claimOrder);
-      claimed.push(...rows);
-    }
-    let nextRunAt: number | null = null;
-    if (claimed.length === 0) {
-      const r = await this.q<{ t: number | null }>(c, `SELECT min(run_at) AS t FROM ${this.t("jobs")} WHERE status = 'scheduled'`);
-      nextRunAt = r[0]?.t ?? null;
-    }
-    return { jobs: claimed.map((job) => ({ job, token: token! })), nextRunAt };
+        });
+        return this.withTokens(res);
+      },
+      { notify: false },
+    );
+  }
+
+  /** Claimed rows come back as arrays: the job's columns, then its fencing token. */
+  private withTokens(res: pg.QueryResult<any[]>): ClaimedJob[] {
+    return res.rows.map((row: unknown[]) => ({ job: toJobRaw(row), token: Number(row[row.length - 1]) }));
+  }
+
+  /** This process scheduled something: promotion must not wait for its once-a-second look. */
+  private scheduledAt(runAt: number): void {
+    this.nextDueAt = Math.min(this.nextDueAt, runAt);
   }
 
   async jobHeartbeat(params: { leases: Lease[]; leaseMs: number; now?: number }): Promise<LeaseStatus[]> {
     const now = params.now ?? Date.now();
     if (params.leases.length === 0) return [];
-    return this.tx(async (c) => {
-      const rows = await this.q<{ id: string; abort_requested: LeaseStatus["abort"] }>(
-        c,
+    {
+      const rows = await this.exec<{ id: string; abort_requested: LeaseStatus["abort"] }>(
         `UPDATE ${this.t("jobs")} j SET lease_expires_at = $3
          FROM unnest($1::text[], $2::bigint[]) AS l(id, token)
          WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
@@ -430,7 +540,7 @@ export class PostgresStore implements Store {
         [params.leases.map((l) => l.id), params.leases.map((l) => l.token), now + params.leaseMs],
       );
       return this.leaseStatuses(params.leases, rows);
-    }, { notify: false });
+    }
   }
 
   async jobLeaseCheck(params: { leases: Lease[] }): Promise<LeaseStatus[]> {
@@ -454,25 +564,20 @@ export class PostgresStore implements Store {
 
   async jobProgress(params: { id: string; token: number; progress: unknown }): Promise<boolean> {
     const json = encodePayload(params.progress, "progress");
-    return this.tx(
-      async (c) =>
-        ((await c.query(`UPDATE ${this.t("jobs")} SET progress = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running'`, [
-          json,
-          params.id,
-          params.token,
-        ])).rowCount ?? 0) > 0,
+    const rows = await this.exec(
+      `UPDATE ${this.t("jobs")} SET progress = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running' RETURNING 1`,
+      [json, params.id, params.token],
     );
+    return rows.length > 0;
   }
 
   async jobLogAppend(params: { lines: LogLine[] }): Promise<void> {
     if (params.lines.length === 0) return;
     const l = params.lines;
-    await this.tx(async (c) => {
-      await c.query(
-        `INSERT INTO ${this.t("job_logs")} (job_id, attempt, at, line) SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[])`,
-        [l.map((x) => x.jobId), l.map((x) => x.attempt), l.map((x) => x.at), l.map((x) => x.line)],
-      );
-    });
+    await this.exec(
+      `INSERT INTO ${this.t("job_logs")} (job_id, attempt, at, line) SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::text[])`,
+      [l.map((x) => x.jobId), l.map((x) => x.attempt), l.map((x) => x.at), l.map((x) => x.line)],
+    );
   }
 
   // ---------------------------------------------------------------------------------------
@@ -483,6 +588,10 @@ export class PostgresStore implements Store {
     const finishes = params.finishes;
     if (finishes.length === 0) return [];
     const returnJobs = params.returnJobs ?? true;
+    if (!returnJobs && finishes.every((f) => f.outcome === "completed")) {
+      // The drain's hot path: one statement, atomic on its own, one round trip.
+      return this.completeMany(null, finishes as CompletedFinish[], now, () => void this.exec("SELECT pg_notify($1, '')", [this.channel]).catch(() => {}));
+    }
     return this.tx(
       async (c, wake) => {
         const rules = finishes.some((f) => f.outcome !== "completed") ? await this.rules(c) : [];
@@ -506,9 +615,10 @@ export class PostgresStore implements Store {
   }
 
   /** Every completion of a batch in one statement (update, attempts, dependents found), not read back. */
-  private async completeMany(c: Q, finishes: CompletedFinish[], now: number, wake: () => void): Promise<FinishOutcome[]> {
-    const r = await this.q<{ ids: string[] | null; waiting: string[] | null; limited: boolean | null }>(
-      c,
+  private async completeMany(c: Q | null, finishes: CompletedFinish[], now: number, wake: () => void): Promise<FinishOutcome[]> {
+    const run = <R extends pg.QueryResultRow>(text: string, values: unknown[]) =>
+      c ? this.q<R>(c, text, values) : this.exec<R>(text, values, "complete");
+    const r = await run<{ ids: string[] | null; waiting: string[] | null; limited: boolean | null }>(
       `WITH f AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(id, token, result)),
        done AS (
          UPDATE ${this.t("jobs")} j SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = $4,
@@ -529,7 +639,12 @@ export class PostgresStore implements Store {
       ],
     );
     const ok = new Set(r[0]?.ids ?? []);
-    for (const id of r[0]?.waiting ?? []) await this.unblockDependents(c, id, now);
+    const waiting = r[0]?.waiting ?? [];
+    if (waiting.length > 0) {
+      // Rare: jobs waited on these. Unblocking them reads several rows, so it gets a transaction.
+      if (c) for (const id of waiting) await this.unblockDependents(c, id, now);
+      else await this.tx(async (t) => { for (const id of waiting) await this.unblockDependents(t, id, now); });
+    }
     // Others need waking only for work this frees: a slot of a limited queue, or jobs that waited on these.
     if (r[0]?.limited || r[0]?.waiting?.length) wake();
     return finishes.map((f) => ({
@@ -645,6 +760,7 @@ export class PostgresStore implements Store {
     });
     if (decision.action === "fail") return this.endRow(c, r, "failed", error, now, opts.outcome, null);
     if (decision.action === "retry") {
+      if (decision.status === "scheduled") this.scheduledAt(decision.runAt);
       const row = (
         await this.q<JobRow>(
           c,
@@ -710,6 +826,8 @@ export class PostgresStore implements Store {
   }
 
   private async unblockDependents(c: Q, id: string, now: number): Promise<void> {
+    // A dependent with a delay still ahead becomes scheduled; look for it soon.
+    this.nextDueAt = Math.min(this.nextDueAt, now + 1);
     await c.query(
       `UPDATE ${this.t("jobs")} j SET status = CASE WHEN run_at > $2 THEN 'scheduled' ELSE 'queued' END
        WHERE status = 'blocked'
