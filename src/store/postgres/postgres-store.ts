@@ -408,11 +408,12 @@ export class PostgresStore implements Store {
     const claimed = await this.claimUnlimited(params, params.limit, now);
     for (let pass = 0; pass < 2; pass++) {
       // A second pass with fresh queue names when the first found nothing: a queue made a moment ago.
+      const cached = this.limitedCache !== null && Date.now() - this.limitedCache.at < 1000;
       if (pass === 1) {
-        if (claimed.length > 0 || this.limitedCache === null || this.limitedCache.at === now) break;
+        if (claimed.length > 0 || !cached) break;
         this.limitedCache = null;
       }
-      const limited = (await this.limitedQueues(now)).filter((q) => !params.queues || params.queues.includes(q));
+      const limited = (await this.limitedQueues()).filter((q) => !params.queues || params.queues.includes(q));
       const start = limited.length ? this.roundRobin++ % limited.length : 0;
       for (let k = 0; k < limited.length && claimed.length < params.limit; k++) {
         claimed.push(...(await this.claimLimited(limited[(start + k) % limited.length]!, params, params.limit - claimed.length, now)));
@@ -450,7 +451,8 @@ export class PostgresStore implements Store {
   }
 
   /** Running queues with a limit, refreshed every second (the claim re-checks each one under its lock). */
-  private async limitedQueues(now: number): Promise<string[]> {
+  private async limitedQueues(): Promise<string[]> {
+    const now = Date.now();
     if (this.limitedCache && now - this.limitedCache.at < 1000) return this.limitedCache.names;
     const rows = await this.exec<{ name: string }>(
       `SELECT name FROM ${this.t("queues")} WHERE state = 'running' AND concurrency IS NOT NULL ORDER BY name`,
