@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
 import pg from "pg";
 
 /** The PostgreSQL server the tests use: RUNWAY_TEST_PG_URL, else the local one on 127.0.0.1:5432. */
@@ -5,20 +7,43 @@ export const PG_URL = process.env.RUNWAY_TEST_PG_URL ?? "postgres://postgres@127
 
 let checked: Promise<void> | null = null;
 
-/** Fails with what to do when the server is not there, instead of a wall of connection errors. */
+async function reachable(): Promise<Error | null> {
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
+  try {
+    await c.connect();
+    await c.query("SELECT 1");
+    return null;
+  } catch (err) {
+    return err as Error;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/**
+ * Makes sure the server is there: starts the local cluster if it is installed but stopped, and
+ * otherwise fails with what to do, instead of a wall of connection errors.
+ */
 export function requirePostgres(): Promise<void> {
   checked ??= (async () => {
-    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 5000 });
-    try {
-      await c.connect();
-      await c.query("SELECT 1");
-    } catch (err) {
+    let err = await reachable();
+    if (err && !process.env.RUNWAY_TEST_PG_URL && existsSync("/etc/postgresql")) {
+      try {
+        const version = readdirSync("/etc/postgresql")[0];
+        if (version) execFileSync("pg_ctlcluster", ["--skip-systemctl-redirect", version, "main", "start"], { stdio: "ignore" });
+        for (let i = 0; i < 50 && err; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          err = await reachable();
+        }
+      } catch {
+        // Not ours to start: the message below says how.
+      }
+    }
+    if (err) {
       throw new Error(
-        `PostgreSQL is not reachable at ${PG_URL} (${(err as Error).message}). Start it with ` +
+        `PostgreSQL is not reachable at ${PG_URL} (${err.message}). Start it with ` +
           "`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, or set RUNWAY_TEST_PG_URL.",
       );
-    } finally {
-      await c.end().catch(() => {});
     }
   })();
   return checked;
