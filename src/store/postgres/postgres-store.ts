@@ -85,7 +85,13 @@ export class PostgresStore implements Store {
     this.s = `"${this.schema}"`;
     this.channel = `runway_${this.schema}`;
     this.warn = opts.onWarning ?? ((m) => process.emitWarning(m, "RunwayWarning"));
-    this.pool = new pg.Pool({ ...this.where.config, max: opts.poolSize ?? 10 });
+    this.pool = new pg.Pool({
+      ...this.where.config,
+      max: opts.poolSize ?? 10,
+      // runway's statements are prepared once per connection; planning them afresh on every run
+      // (PostgreSQL's default for the first executions) costs more than running them.
+      options: "-c plan_cache_mode=force_generic_plan",
+    });
     // An idle pooled connection that dies (server restart, pg_terminate_backend) is dropped by
     // the pool; without a listener its error would crash the process.
     this.pool.on("error", () => {});
@@ -405,7 +411,56 @@ export class PostgresStore implements Store {
     const now = params.now ?? Date.now();
     await this.promoteDue(now);
     // Queues without a limit: one statement, no transaction, no lock but the rows' own.
-    const claimed = await this.claimUnlimited(params, params.limit, now);
+    return this.claimLimitedAndFinish(params, await this.claimUnlimited(params, params.limit, now), now);
+  }
+
+  /**
+   * The drain's cycle in one round trip: completions and the next claim from queues without a
+   * limit share one statement (disjoint rows: the completed ones are running, the claimed ones
+   * queued). Anything else takes the general path.
+   */
+  async jobFinishAndClaim(params: { finishes: Finish[]; claim: ClaimParams; now?: number }): Promise<ClaimResult & { outcomes: FinishOutcome[] }> {
+    const now = params.now ?? Date.now();
+    const finishes = params.finishes;
+    if (!finishes.every((f) => f.outcome === "completed") || params.claim.limit <= 0) {
+      const outcomes = await this.jobFinishMany({ finishes, now, returnJobs: false });
+      const claimed = params.claim.limit > 0 ? await this.jobClaim({ ...params.claim, now }) : { jobs: [], nextRunAt: null };
+      return { outcomes, ...claimed };
+    }
+    await this.promoteDue(now);
+    const claim = params.claim;
+    const completes = finishes as CompletedFinish[];
+    const r = await this.exec<{ ids: string[] | null; waiting: string[] | null; limited: boolean | null; claimed: unknown[][] | null }>(
+      `WITH f AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(id, token, result)),
+       ${this.completeCtes("$4")},
+       ${this.claimCtes({ queues: "$5", n: "$6", kinds: "$9" })},
+       claimed AS (
+         UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
+           lease_expires_at = $7, worker_id = $8, started_at = $4, abort_requested = NULL
+         FROM cand WHERE j.id = cand.id
+         RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token)
+       SELECT ${this.completeSummary()},
+              (SELECT json_agg(json_build_array(${JOB_COLUMNS}, lease_token)) FROM claimed) AS claimed`,
+      [
+        completes.map((f) => f.id),
+        completes.map((f) => f.token),
+        completes.map((f) => (f.result === undefined ? null : encodePayload(f.result, "result"))),
+        now,
+        claim.queues ?? null,
+        claim.limit,
+        now + claim.leaseMs,
+        claim.workerId,
+        claim.kinds ?? null,
+      ],
+      "finish_claim",
+    );
+    const outcomes = await this.afterComplete(completes, r[0], now);
+    const claimed = (r[0]?.claimed ?? []).map((row) => ({ job: toJobRaw(row), token: Number(row[row.length - 1]) }));
+    return { outcomes, ...(await this.claimLimitedAndFinish(claim, claimed, now)) };
+  }
+
+  /** Tops up a claim from queues with a limit, and says when the next scheduled job falls due if nothing was found. */
+  private async claimLimitedAndFinish(params: ClaimParams, claimed: ClaimedJob[], now: number): Promise<ClaimResult> {
     for (let pass = 0; pass < 2; pass++) {
       // A second pass with fresh queue names when the first found nothing: a queue made a moment ago.
       const cached = this.limitedCache !== null && Date.now() - this.limitedCache.at < 1000;
@@ -428,11 +483,50 @@ export class PostgresStore implements Store {
     return { jobs: claimed, nextRunAt };
   }
 
-  async jobFinishAndClaim(params: { finishes: Finish[]; claim: ClaimParams; now?: number }): Promise<ClaimResult & { outcomes: FinishOutcome[] }> {
-    const now = params.now ?? Date.now();
-    const outcomes = await this.jobFinishMany({ finishes: params.finishes, now, returnJobs: false });
-    const claimed = params.claim.limit > 0 ? await this.jobClaim({ ...params.claim, now }) : { jobs: [], nextRunAt: null };
-    return { outcomes, ...claimed };
+  /** CTEs `done` and `att`: complete the rows of CTE `f` (id, token, result) and record their attempts. */
+  private completeCtes(now: string): string {
+    return `done AS (
+         UPDATE ${this.t("jobs")} j SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = ${now},
+           lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
+         FROM f WHERE j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
+         RETURNING j.id, j.queue, j.attempts, j.worker_id, j.started_at),
+       att AS (
+         INSERT INTO ${this.t("job_attempts")} (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
+         SELECT id, attempts, worker_id, coalesce(started_at, ${now}), ${now}, 'completed', NULL FROM done)`;
+  }
+
+  /** What a batch of completions leaves to do: which ones took, which had dependents, whether a limited queue got a slot back. */
+  private completeSummary(): string {
+    return `(SELECT array_agg(id) FROM done) AS ids,
+       (SELECT array_agg(DISTINCT depends_on) FROM ${this.t("job_deps")} WHERE depends_on IN (SELECT id FROM done)) AS waiting,
+       (SELECT bool_or(concurrency IS NOT NULL) FROM ${this.t("queues")} WHERE name IN (SELECT queue FROM done)) AS limited`;
+  }
+
+  /** CTEs `qs` and `cand`: the next jobs, in claim order, of the running queues without a limit. */
+  private claimCtes(p: { queues: string; n: string; kinds: string }): string {
+    return `qs AS (
+         SELECT name FROM ${this.t("queues")}
+         WHERE state = 'running' AND concurrency IS NULL AND (${p.queues}::text[] IS NULL OR name = ANY(${p.queues}::text[]))),
+       cand AS (
+         SELECT c.id FROM qs CROSS JOIN LATERAL (
+           SELECT id, priority, position FROM ${this.t("jobs")}
+           WHERE queue = qs.name AND status = 'queued' AND (${p.kinds}::text[] IS NULL OR kind = ANY(${p.kinds}::text[]))
+           ORDER BY priority, position, id LIMIT ${p.n}::int FOR UPDATE SKIP LOCKED) c
+         ORDER BY c.priority, c.position, c.id LIMIT ${p.n}::int)`;
+  }
+
+  private async afterComplete(
+    finishes: CompletedFinish[],
+    r: { ids: string[] | null; waiting: string[] | null; limited: boolean | null } | undefined,
+    now: number,
+  ): Promise<FinishOutcome[]> {
+    const ok = new Set(r?.ids ?? []);
+    const waiting = r?.waiting ?? [];
+    // Rare: jobs waited on these. Unblocking them reads several rows, so it gets a transaction.
+    if (waiting.length > 0) await this.tx(async (t) => { for (const id of waiting) await this.unblockDependents(t, id, now); });
+    // Others need waking only for work this frees: a slot of a limited queue, or jobs that waited on these.
+    else if (r?.limited) await this.exec("SELECT pg_notify($1, '')", [this.channel]);
+    return finishes.map((f) => ({ id: f.id, ok: ok.has(f.id), status: ok.has(f.id) ? "completed" : null, retryAt: null, escalatedTo: null, job: null }));
   }
 
   /** Scheduled jobs whose time has come become queued; runs when one is known to be due, and at least once a second. */
@@ -468,15 +562,7 @@ export class PostgresStore implements Store {
 
   private async claimUnlimited(params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
     const res = await this.execRaw(
-      `WITH qs AS (
-         SELECT name FROM ${this.t("queues")}
-         WHERE state = 'running' AND concurrency IS NULL AND ($1::text[] IS NULL OR name = ANY($1::text[]))),
-       cand AS (
-         SELECT c.id FROM qs CROSS JOIN LATERAL (
-           SELECT id, priority, position FROM ${this.t("jobs")}
-           WHERE queue = qs.name AND status = 'queued' AND ($6::text[] IS NULL OR kind = ANY($6::text[]))
-           ORDER BY priority, position, id LIMIT $2 FOR UPDATE SKIP LOCKED) c
-         ORDER BY c.priority, c.position, c.id LIMIT $2)
+      `WITH ${this.claimCtes({ queues: "$1", n: "$2", kinds: "$6" })}
        UPDATE ${this.t("jobs")} j SET ${this.claimSet()}
        FROM cand WHERE j.id = cand.id
        RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token`,
@@ -592,7 +678,7 @@ export class PostgresStore implements Store {
     const returnJobs = params.returnJobs ?? true;
     if (!returnJobs && finishes.every((f) => f.outcome === "completed")) {
       // The drain's hot path: one statement, atomic on its own, one round trip.
-      return this.completeMany(null, finishes as CompletedFinish[], now, () => void this.exec("SELECT pg_notify($1, '')", [this.channel]).catch(() => {}));
+      return this.completeMany(null, finishes as CompletedFinish[], now);
     }
     return this.tx(
       async (c, wake) => {
@@ -607,7 +693,8 @@ export class PostgresStore implements Store {
           }
         }
         if (completes.length > 0) {
-          const done = await this.completeMany(c, completes.map((i) => finishes[i]!) as CompletedFinish[], now, wake);
+          const done = await this.completeMany(c, completes.map((i) => finishes[i]!) as CompletedFinish[], now);
+          wake();
           done.forEach((o, k) => (out[completes[k]!] = o));
         }
         return out;
@@ -617,46 +704,22 @@ export class PostgresStore implements Store {
   }
 
   /** Every completion of a batch in one statement (update, attempts, dependents found), not read back. */
-  private async completeMany(c: Q | null, finishes: CompletedFinish[], now: number, wake: () => void): Promise<FinishOutcome[]> {
-    const run = <R extends pg.QueryResultRow>(text: string, values: unknown[]) =>
-      c ? this.q<R>(c, text, values) : this.exec<R>(text, values, "complete");
-    const r = await run<{ ids: string[] | null; waiting: string[] | null; limited: boolean | null }>(
-      `WITH f AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(id, token, result)),
-       done AS (
-         UPDATE ${this.t("jobs")} j SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = $4,
-           lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
-         FROM f WHERE j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
-         RETURNING j.id, j.queue, j.attempts, j.worker_id, j.started_at),
-       att AS (
-         INSERT INTO ${this.t("job_attempts")} (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
-         SELECT id, attempts, worker_id, coalesce(started_at, $4), $4, 'completed', NULL FROM done)
-       SELECT (SELECT array_agg(id) FROM done) AS ids,
-              (SELECT array_agg(DISTINCT depends_on) FROM ${this.t("job_deps")} WHERE depends_on IN (SELECT id FROM done)) AS waiting,
-              (SELECT bool_or(concurrency IS NOT NULL) FROM ${this.t("queues")} WHERE name IN (SELECT queue FROM done)) AS limited`,
-      [
-        finishes.map((f) => f.id),
-        finishes.map((f) => f.token),
-        finishes.map((f) => (f.result === undefined ? null : encodePayload(f.result, "result"))),
-        now,
-      ],
-    );
-    const ok = new Set(r[0]?.ids ?? []);
-    const waiting = r[0]?.waiting ?? [];
-    if (waiting.length > 0) {
-      // Rare: jobs waited on these. Unblocking them reads several rows, so it gets a transaction.
-      if (c) for (const id of waiting) await this.unblockDependents(c, id, now);
-      else await this.tx(async (t) => { for (const id of waiting) await this.unblockDependents(t, id, now); });
-    }
-    // Others need waking only for work this frees: a slot of a limited queue, or jobs that waited on these.
-    if (r[0]?.limited || r[0]?.waiting?.length) wake();
-    return finishes.map((f) => ({
-      id: f.id,
-      ok: ok.has(f.id),
-      status: ok.has(f.id) ? "completed" : null,
-      retryAt: null,
-      escalatedTo: null,
-      job: null,
-    }));
+  private async completeMany(c: Q | null, finishes: CompletedFinish[], now: number): Promise<FinishOutcome[]> {
+    const sql = `WITH f AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(id, token, result)),
+       ${this.completeCtes("$4")}
+       SELECT ${this.completeSummary()}`;
+    const values = [
+      finishes.map((f) => f.id),
+      finishes.map((f) => f.token),
+      finishes.map((f) => (f.result === undefined ? null : encodePayload(f.result, "result"))),
+      now,
+    ];
+    type Summary = { ids: string[] | null; waiting: string[] | null; limited: boolean | null };
+    if (!c) return this.afterComplete(finishes, (await this.exec<Summary>(sql, values, "complete"))[0], now);
+    const r = (await this.q<Summary>(c, sql, values))[0];
+    for (const id of r?.waiting ?? []) await this.unblockDependents(c, id, now);
+    const ok = new Set(r?.ids ?? []);
+    return finishes.map((f) => ({ id: f.id, ok: ok.has(f.id), status: ok.has(f.id) ? "completed" : null, retryAt: null, escalatedTo: null, job: null }));
   }
 
   async jobComplete(params: { id: string; token: number; result?: unknown; now?: number }): Promise<FinishOutcome> {
