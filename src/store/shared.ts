@@ -1,6 +1,7 @@
 /** What both stores need beyond the pure core: the same constants, orders and checks. */
 import { ValidationError } from "../core/errors.js";
-import type { Job } from "../core/job.js";
+import type { Attempt, Job } from "../core/job.js";
+import type { JobRow } from "./rows.js";
 import type { NewJob } from "../core/spec.js";
 
 export const ACTIVE_SQL = "('queued', 'scheduled', 'blocked', 'running')";
@@ -35,4 +36,24 @@ export function topologicalOrder(jobs: readonly NewJob[]): number[] {
   };
   jobs.forEach((_, i) => visit(i));
   return order;
+}
+
+/**
+ * A completed job's last attempt is not written as a row of its own (a drain would write twice
+ * as much): the job row holds everything about it, and it is added back when attempts are read.
+ */
+export function withFinalAttempt(attempts: Attempt[], job: JobRow | undefined): Attempt[] {
+  if (!job || job.status !== "completed" || job.started_at === null || job.finished_at === null) return attempts;
+  return [
+    ...attempts,
+    {
+      jobId: job.id,
+      attempt: job.attempts,
+      workerId: job.worker_id,
+      startedAt: job.started_at,
+      finishedAt: job.finished_at,
+      outcome: "completed",
+      error: null,
+    },
+  ];
 }

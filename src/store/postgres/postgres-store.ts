@@ -16,7 +16,7 @@ import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spe
 import { percentile } from "../../core/stats.js";
 import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
 import { type AttemptRow, JOB_COLUMNS, type JobRow, type QueueRow, type RuleRow, toAttempt, toJob, toJobRaw, toQueue, toRule } from "../rows.js";
-import { ACTIVE_SQL, LOST_ERROR, assertConcurrency, claimOrder, topologicalOrder } from "../shared.js";
+import { ACTIVE_SQL, LOST_ERROR, assertConcurrency, claimOrder, topologicalOrder, withFinalAttempt } from "../shared.js";
 import type {
   AddResult,
   ClaimedJob,
@@ -483,16 +483,13 @@ export class PostgresStore implements Store {
     return { jobs: claimed, nextRunAt };
   }
 
-  /** CTEs `done` and `att`: complete the rows of CTE `f` (id, token, result) and record their attempts. */
+  /** CTE `done`: complete the rows of CTE `f` (id, token, result); the attempt is read back from the job row. */
   private completeCtes(now: string): string {
     return `done AS (
          UPDATE ${this.t("jobs")} j SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = ${now},
            lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
          FROM f WHERE j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
-         RETURNING j.id, j.queue, j.attempts, j.worker_id, j.started_at),
-       att AS (
-         INSERT INTO ${this.t("job_attempts")} (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
-         SELECT id, attempts, worker_id, coalesce(started_at, ${now}), ${now}, 'completed', NULL FROM done)`;
+         RETURNING j.id, j.queue)`;
   }
 
   /** What a batch of completions leaves to do: which ones took, which had dependents, whether a limited queue got a slot back. */
@@ -763,7 +760,6 @@ export class PostgresStore implements Store {
         [json, now, r.id],
       )
     )[0]!;
-    await this.recordAttempt(c, r, "completed", null, now);
     await this.unblockDependents(c, r.id, now);
     return { id: r.id, ok: true, status: "completed", retryAt: null, escalatedTo: null, job: toJob(row) };
   }
@@ -1011,9 +1007,10 @@ export class PostgresStore implements Store {
   }
 
   async jobAttempts(params: { id: string }): Promise<Attempt[]> {
-    return this.read(async (c) =>
-      (await this.q<AttemptRow>(c, `SELECT * FROM ${this.t("job_attempts")} WHERE job_id = $1 ORDER BY seq`, [params.id])).map(toAttempt),
-    );
+    return this.read(async (c) => {
+      const rows = (await this.q<AttemptRow>(c, `SELECT * FROM ${this.t("job_attempts")} WHERE job_id = $1 ORDER BY seq`, [params.id])).map(toAttempt);
+      return withFinalAttempt(rows, await this.row(c, params.id));
+    });
   }
 
   async jobLogs(params: { id: string; afterSeq?: number; limit?: number }): Promise<StoredLogLine[]> {

@@ -17,7 +17,7 @@ import { nextPosition } from "../../core/position.js";
 import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spec.js";
 import { percentile } from "../../core/stats.js";
 import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
-import { ACTIVE_SQL, LOST_ERROR, assertConcurrency, claimOrder, topologicalOrder } from "../shared.js";
+import { ACTIVE_SQL, LOST_ERROR, assertConcurrency, claimOrder, topologicalOrder, withFinalAttempt } from "../shared.js";
 import type {
   AddResult,
   ClaimParams,
@@ -422,8 +422,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The hot path of a drain: every completion of a batch in three statements (update, attempts,
-   * dependents) instead of several per job. Jobs are not read back; the caller has them.
+   * The hot path of a drain: every completion of a batch in two statements (update, dependents)
+   * instead of several per job. Jobs are not read back; the caller has them.
    */
   private completeMany(finishes: CompletedFinish[], now: number): FinishOutcome[] {
     const list = JSON.stringify(finishes.map((f) => [f.id, f.token, f.result === undefined ? null : encodePayload(f.result, "result")]));
@@ -438,11 +438,6 @@ export class SqliteStore implements Store {
       .all({ list, now }) as string[];
     if (done.length > 0) {
       const ids = JSON.stringify(done);
-      this.stmt(
-        `INSERT INTO job_attempts (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
-         SELECT id, attempts, worker_id, coalesce(started_at, @now), @now, 'completed', NULL
-         FROM jobs WHERE id IN (SELECT value FROM json_each(@ids))`,
-      ).run({ ids, now });
       const waiting = this.stmt(
         "SELECT DISTINCT depends_on FROM job_deps WHERE depends_on IN (SELECT value FROM json_each(?))",
       )
@@ -518,7 +513,6 @@ export class SqliteStore implements Store {
          lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
        WHERE id = ? RETURNING *`,
     ).get(json, now, r.id) as JobRow;
-    this.recordAttempt(r, "completed", null, now);
     this.unblockDependents(r.id, now);
     return { id: r.id, ok: true, status: "completed", retryAt: null, escalatedTo: null, job: toJob(row) };
   }
@@ -741,9 +735,8 @@ export class SqliteStore implements Store {
   }
 
   async jobAttempts(params: { id: string }): Promise<Attempt[]> {
-    return (this.stmt("SELECT * FROM job_attempts WHERE job_id = ? ORDER BY seq").all(params.id) as AttemptRow[]).map(
-      toAttempt,
-    );
+    const rows = (this.stmt("SELECT * FROM job_attempts WHERE job_id = ? ORDER BY seq").all(params.id) as AttemptRow[]).map(toAttempt);
+    return withFinalAttempt(rows, this.row(params.id));
   }
 
   async jobLogs(params: { id: string; afterSeq?: number; limit?: number }): Promise<StoredLogLine[]> {

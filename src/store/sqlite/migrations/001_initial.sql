@@ -60,7 +60,6 @@ CREATE INDEX jobs_running ON jobs (queue) WHERE status = 'running';
 CREATE INDEX jobs_waiting ON jobs (queue, status) WHERE status IN ('scheduled', 'blocked');
 CREATE INDEX jobs_finished ON jobs (queue, status, finished_at) WHERE finished_at IS NOT NULL;
 CREATE INDEX jobs_due ON jobs (run_at) WHERE status = 'scheduled';
-CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE status = 'running';
 CREATE INDEX jobs_skipped_by ON jobs (skipped_by) WHERE skipped_by IS NOT NULL;
 CREATE INDEX jobs_escalated_from ON jobs (escalated_from) WHERE escalated_from IS NOT NULL;
 -- A unique key is held only while its job can still run; the database enforces it.
