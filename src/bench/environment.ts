@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
 import { open } from "../index.js";
 import type { BullmqSide } from "./bullmq-side.js";
+import type { PgAdmin, PgServerInfo } from "./pg-admin.js";
 import { peerVersion } from "./peers.js";
 import { quantile } from "./stats.js";
 
@@ -28,6 +29,16 @@ export interface Environment {
   fsyncP99Ms: number;
   fsyncSamples: number;
   dir: string;
+  /** Present when a PostgreSQL side ran. */
+  postgres: PgEnvironment | null;
+}
+
+export interface PgEnvironment extends PgServerInfo {
+  /** The URL the benchmark used, without any password. */
+  url: string;
+  graphileWorker: string;
+  pgBoss: string;
+  pg: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -95,6 +106,7 @@ export async function collectEnvironment(opts: {
   dir: string;
   durability: string;
   bullmq: BullmqSide | null;
+  pg: PgAdmin | null;
   fsyncSamples: number;
 }): Promise<Environment> {
   const mem = new Database(":memory:");
@@ -120,11 +132,36 @@ export async function collectEnvironment(opts: {
     fsyncP99Ms: quantile(fsync, 99),
     fsyncSamples: fsync.length,
     dir: opts.dir,
+    postgres: opts.pg ? await collectPgEnvironment(opts.pg) : null,
   };
 }
 
+async function collectPgEnvironment(admin: PgAdmin): Promise<PgEnvironment> {
+  const u = new URL(admin.url);
+  if (u.password) u.password = "****";
+  return {
+    url: u.toString(),
+    ...(await admin.serverInfo()),
+    graphileWorker: peerVersion("graphile-worker"),
+    pgBoss: peerVersion("pg-boss"),
+    pg: peerVersion("pg"),
+  };
+}
+
+/**
+ * What a commit survives on this server, from the settings a session in the benchmark database
+ * sees. Neither graphile-worker nor pg-boss changes synchronous_commit for its own sessions.
+ */
+export function pgDurability(p: PgEnvironment): string {
+  if (p.fsync === "off") return "fsync=off: an OS crash or power loss can corrupt the database";
+  if (p.synchronousCommit === "off") {
+    return `synchronous_commit=off: a commit returns before its WAL is flushed; a server crash or power loss loses the last ~3 × wal_writer_delay (${p.walWriterDelay}) of commits`;
+  }
+  return `synchronous_commit=${p.synchronousCommit}, fsync=on (${p.walSyncMethod}): each commit's WAL is flushed before it returns: crash-safe and power-loss-safe`;
+}
+
 /** The plain-words durability of each side, derived from the settings read back above. */
-export function durabilityClasses(env: Environment): { runway: string; redis: string } {
+export function durabilityClasses(env: Environment): { runway: string; redis: string; postgres?: string } {
   const sync = env.runwayDurability === "full" ? "FULL" : "NORMAL";
   const runway =
     env.runwayDurability === "full"
@@ -135,5 +172,5 @@ export function durabilityClasses(env: Environment): { runway: string; redis: st
   else if (env.redisAppendonly === "no") redis = `appendonly no, RDB save "${env.redisSave}": loses jobs since the last snapshot`;
   else if (env.redisAppendonly === "yes") redis = `appendonly yes, appendfsync ${env.redisAppendfsync}`;
   else redis = `appendonly ${env.redisAppendonly}, save "${env.redisSave}"`;
-  return { runway, redis };
+  return env.postgres ? { runway, redis, postgres: pgDurability(env.postgres) } : { runway, redis };
 }

@@ -30,11 +30,14 @@ function graphile(): GraphileWorker {
 }
 
 export const GRAPHILE_SCHEMA = "graphile_worker";
+// The performance page's maxPoolSize beside concurrency 24; the same for the defaults rows, so
+// that they differ from the tuned ones only in batching.
+const POOL = 25;
 
 /**
  * "tuned" is the configuration of graphile-worker's performance page (local queue of 500,
- * batched completions and failures, a pool of 25); "default" sets the concurrency
- * and leaves everything else as shipped (no local queue, one statement per completion, pool of 10).
+ * batched completions and failures, a pool of 25); "default" sets the concurrency and pool
+ * and leaves the rest as shipped (no local queue, one statement per completion).
  */
 export type GraphileConfig = "tuned" | "default";
 
@@ -54,16 +57,12 @@ export class GraphileSide implements Side {
     });
   }
 
+  /** maxPoolSize only matters for the warning it checks against concurrency: the pool is ours. */
   private workerPreset(concurrency: number): object {
-    return this.config === "tuned"
-      ? { concurrentJobs: concurrency, localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 }
-      : { concurrentJobs: concurrency };
+    const base = { concurrentJobs: concurrency, maxPoolSize: POOL };
+    return this.config === "tuned" ? { ...base, localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } : base;
   }
 
-  /** 25 is the performance page's maxPoolSize beside concurrency 24; 10 is node-postgres's default. */
-  private get poolSize(): number {
-    return this.config === "tuned" ? 25 : 10;
-  }
 
   /** A new schema per workload: graphile-worker's own migrations make it, as on a first deploy. */
   private async fresh<T>(fn: (utils: WorkerUtils) => Promise<T>): Promise<T> {
@@ -83,8 +82,8 @@ export class GraphileSide implements Side {
    */
   private async warmPool(size: number): Promise<PgPool> {
     const pool = new this.pg.Pool({ connectionString: this.admin.url, max: size });
-    // A pool handed to graphile-worker must come with error handlers (it warns otherwise);
-    // these make a dropped connection fail the workload instead of the process.
+    // A pool handed to graphile-worker must come with error handlers (it warns otherwise):
+    // without them a dropped connection ends the process instead of failing the workload.
     const report = (err: Error) => process.stderr.write(`graphile-worker pool: ${err.message}\n`);
     pool.on("error", report);
     pool.on("connect", (client) => client.on("error", report));
@@ -130,7 +129,7 @@ export class GraphileSide implements Side {
       for (let offset = 0; offset < n; offset += 1000) {
         await utils.addJobs(batchOf(Math.min(1000, n - offset), offset).map((i) => ({ identifier: KIND, payload: { i } })));
       }
-      const pool = await this.warmPool(this.poolSize);
+      const pool = await this.warmPool(POOL);
       const events = new EventEmitter();
       let done = 0;
       let failed = 0;
@@ -164,7 +163,7 @@ export class GraphileSide implements Side {
 
   latency(samples: number, warmup: number): Promise<number[]> {
     return this.fresh(async (utils) => {
-      const pool = await this.warmPool(this.poolSize);
+      const pool = await this.warmPool(POOL);
       const events = new EventEmitter();
       let onStart: ((at: number) => void) | null = null;
       let onCompleted: (() => void) | null = null;

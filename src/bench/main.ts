@@ -4,24 +4,34 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BullmqSide } from "./bullmq-side.js";
 import { collectEnvironment } from "./environment.js";
-import { type Figure, type FigureDef, type RunConfig, renderJson, renderTable } from "./report.js";
-import { RunwaySide } from "./runway-side.js";
-import type { Side, SideName } from "./side.js";
-import { quantile, summarize } from "./stats.js";
+import { type Workload, measure } from "./measure.js";
+import { DEFAULT_PG_URL, PgAdmin } from "./pg-admin.js";
+import { PG_WORKLOAD_IDS, type PgSizes, type PgTable, runPgTable } from "./pg-bench.js";
+import { pgJsonRecords, renderPgTable } from "./pg-report.js";
+import { type Figure, type FigureDef, type RunConfig, jsonRecords, renderHeader, renderTable } from "./report.js";
+import { RunwaySide, sqliteTarget } from "./runway-side.js";
+import { PG_SIDES, type PgSideName, SQLITE_SIDES, type Side, type SideName, type SqliteSideName } from "./side.js";
+import { quantile } from "./stats.js";
 
 const USAGE = `usage: npm run bench -- [options]
 
-  --quick              smaller workloads, one run each (under a minute)
+  --quick              smaller workloads, one run each (about a minute)
   --json               one JSON object per line (environment first, then each figure)
   --runs <n>           runs per figure (default 3, --quick 1); the median is reported
   --only <ids>         comma-separated workloads: single-add, bulk-add, drain-10, drain-100, latency
-  --side <name>        runway or bullmq only (for profiling one side)
-  --durability <d>     runway durability: normal (default) or full
+                       (SQLite table), drain-24 (PostgreSQL table)
+  --side <names>       comma-separated sides (default all): runway, bullmq (SQLite table);
+                       runway-pg, graphile, pgboss (PostgreSQL table; graphile brings its
+                       defaults rows, graphile-default runs those alone)
+  --durability <d>     runway durability on SQLite: normal (default) or full
 
 Redis: BENCH_REDIS_HOST (127.0.0.1), BENCH_REDIS_PORT (6379), BENCH_REDIS_DB (15; flushed before every workload).
-Temporary databases go under $TMPDIR (/tmp) and are deleted as the run goes.`;
+PostgreSQL: BENCH_PG_URL (${DEFAULT_PG_URL}); the database is created if missing, and the
+  schemas runway, graphile_worker and pgboss in it are dropped and made again for every workload.
+Temporary SQLite databases go under $TMPDIR (/tmp) and are deleted as the run goes.`;
 
 interface Sizes {
+  pg: PgSizes;
   runs: number;
   single: number;
   singleWarmup: number;
@@ -36,8 +46,21 @@ interface Sizes {
 
 const BATCH = 1000;
 
-// Sized so the default run, both sides, three runs each, stays within a few minutes on 2 cores.
+// Sized so the default run, every side, three runs each, stays within ten minutes on 2 cores.
+// Single adds on PostgreSQL wait for a WAL flush each, hence fewer of them.
 const FULL: Sizes = {
+  pg: {
+    single: 5_000,
+    singleWarmup: 500,
+    bulkBatches: 100,
+    bulkWarmupBatches: 5,
+    drain: 20_000,
+    drainWarmup: 2_000,
+    latency: 1_000,
+    latencyWarmup: 100,
+    pollLatency: 30,
+    pollLatencyWarmup: 2,
+  },
   runs: 3,
   single: 10_000,
   singleWarmup: 1_000,
@@ -51,6 +74,18 @@ const FULL: Sizes = {
 };
 
 const QUICK: Sizes = {
+  pg: {
+    single: 1_000,
+    singleWarmup: 100,
+    bulkBatches: 20,
+    bulkWarmupBatches: 2,
+    drain: 5_000,
+    drainWarmup: 1_000,
+    latency: 200,
+    latencyWarmup: 20,
+    pollLatency: 10,
+    pollLatencyWarmup: 2,
+  },
   runs: 1,
   single: 2_000,
   singleWarmup: 200,
@@ -63,17 +98,8 @@ const QUICK: Sizes = {
   fsync: 50,
 };
 
-interface Workload {
-  id: string;
-  figures: FigureDef[];
-  /** A run thrown away before the measured ones, for workloads whose own loop has no warm-up part. */
-  warmup?: (side: Side) => Promise<unknown>;
-  /** One value per figure, in the order of `figures`. */
-  run: (side: Side) => Promise<number[]>;
-}
-
-function workloads(s: Sizes): Workload[] {
-  const drain = (c: number): Workload => ({
+function workloads(s: Sizes): Workload<FigureDef>[] {
+  const drain = (c: number): Workload<FigureDef> => ({
     id: `drain-${c}`,
     figures: [
       {
@@ -125,6 +151,15 @@ function positiveInt(text: string, flag: string): number {
   return n;
 }
 
+function sideNamesOf(value: string | undefined): SideName[] {
+  if (value === undefined) return [...SQLITE_SIDES, "runway-pg", "graphile", "pgboss"];
+  const names = value.split(",").map((x) => x.trim()).filter(Boolean);
+  const known: readonly string[] = [...SQLITE_SIDES, ...PG_SIDES];
+  for (const n of names) if (!known.includes(n)) fail(`--side takes ${known.join(", ")}; got ${JSON.stringify(n)}`);
+  if (names.length === 0) fail("--side needs at least one name");
+  return names as SideName[];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -148,17 +183,18 @@ async function main(): Promise<void> {
   if (durability !== "normal" && durability !== "full") fail(`--durability is normal or full, got ${JSON.stringify(durability)}`);
   const all = workloads(sizes);
   const only = values.only?.split(",").map((x) => x.trim()).filter(Boolean);
-  for (const id of only ?? []) if (!all.some((w) => w.id === id)) fail(`unknown workload ${JSON.stringify(id)}`);
+  for (const id of only ?? []) if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id)) fail(`unknown workload ${JSON.stringify(id)}`);
   const plan = only ? all.filter((w) => only.includes(w.id)) : all;
-  const sideNames: SideName[] = values.side === undefined ? ["runway", "bullmq"] : [values.side as SideName];
-  if (!sideNames.every((n) => n === "runway" || n === "bullmq")) fail(`--side is runway or bullmq, got ${JSON.stringify(values.side)}`);
+  const sideNames = sideNamesOf(values.side);
+  const sqliteNames = sideNames.filter((n): n is SqliteSideName => (SQLITE_SIDES as readonly string[]).includes(n));
+  const pgNames = sideNames.filter((n): n is PgSideName => (PG_SIDES as readonly string[]).includes(n));
 
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const dir = mkdtempSync(join(tmpdir(), "runway-bench-"));
-  const runway = new RunwaySide(dir, durability);
   let bullmq: BullmqSide | null = null;
+  let admin: PgAdmin | null = null;
   try {
-    if (sideNames.includes("bullmq")) {
+    if (sqliteNames.includes("bullmq")) {
       bullmq = new BullmqSide({
         host: process.env.BENCH_REDIS_HOST ?? "127.0.0.1",
         port: Number(process.env.BENCH_REDIS_PORT ?? 6379),
@@ -167,62 +203,60 @@ async function main(): Promise<void> {
       try {
         await bullmq.connect();
       } catch (err) {
-        throw new Error(`cannot reach Redis for the BullMQ side (${(err as Error).message}); start redis-server or pass --side runway`);
+        throw new Error(`cannot reach Redis for the BullMQ side (${(err as Error).message}); start redis-server or leave bullmq out of --side`);
       }
     }
-    const sides: Side[] = sideNames.map((n) => (n === "runway" ? runway : bullmq!));
+    if (pgNames.length > 0) {
+      admin = new PgAdmin(process.env.BENCH_PG_URL ?? DEFAULT_PG_URL);
+      try {
+        await admin.connect();
+      } catch (err) {
+        throw new Error(
+          `cannot reach PostgreSQL at ${admin.url} (${(err as Error).message}); start it (pg_ctlcluster <version> main start), set BENCH_PG_URL, or pass --side runway,bullmq`,
+        );
+      }
+    }
+    const sqliteSides: Side[] = sqliteNames.map((n) => (n === "runway" ? new RunwaySide("runway", sqliteTarget(dir, durability)) : bullmq!));
 
     log("measuring disk fsync latency…");
-    const env = await collectEnvironment({ dir, durability, bullmq, fsyncSamples: sizes.fsync });
+    const env = await collectEnvironment({ dir, durability, bullmq, pg: admin, fsyncSamples: sizes.fsync });
 
-    const figures: Figure[] = [];
-    for (const w of plan) {
-      const measured = new Map<SideName, number[][]>(sides.map((s) => [s.name, []]));
-      for (const side of sides) {
-        if (!w.warmup) continue;
-        log(`${w.id}: ${side.name} warm-up`);
-        await w.warmup(side);
-      }
-      for (let run = 0; run < sizes.runs; run++) {
-        // Alternating which side goes first keeps slow drift (page cache, CPU clocks) from favouring one.
-        const order = run % 2 === 0 ? sides : [...sides].reverse();
-        for (const side of order) {
-          const v = await w.run(side);
-          measured.get(side.name)!.push(v);
-          const shown = v.map((x, i) => `${w.figures[i]!.unit === "ms" ? x.toFixed(3) : Math.round(x).toLocaleString("en-US")} ${w.figures[i]!.unit}`);
-          log(`${w.id}: ${side.name} run ${run + 1}/${sizes.runs}: ${shown.join(", ")}`);
-        }
-      }
-      for (const [i, def] of w.figures.entries()) {
-        const of = (name: SideName) => {
-          const runs = measured.get(name);
-          return runs && runs.length > 0 ? summarize(runs.map((r) => r[i]!)) : null;
-        };
-        figures.push({ ...def, runway: of("runway"), bullmq: of("bullmq") });
-      }
+    const figures: Figure[] = (await measure(plan, sqliteSides, sizes.runs, log)).map(({ def, bySide }) => ({
+      ...def,
+      runway: bySide.get("runway") ?? null,
+      bullmq: bySide.get("bullmq") ?? null,
+    }));
+    const pg: PgTable | null = admin ? await runPgTable({ admin, names: pgNames, sizes: sizes.pg, runs: sizes.runs, only, log }) : null;
+
+    const config: RunConfig = { mode: values.quick ? "quick" : "full", runs: sizes.runs };
+    const sqliteNotes = [
+      `sizes: single add ${sizes.single} (+${sizes.singleWarmup} warm-up); bulk add ${sizes.bulkBatches} × ${BATCH} (+${sizes.bulkWarmupBatches} warm-up batches); ` +
+        `drain ${sizes.drain} (+ one ${sizes.drainWarmup}-job warm-up drain); latency ${sizes.latency} samples (+${sizes.latencyWarmup} warm-up).`,
+      "every workload starts on a new SQLite file / a flushed Redis database; completed jobs are kept on both sides (BullMQ's default).",
+      "drain: runway from worker() to the last committed completion (the worker claims at once: no start-up to leave out);",
+      "       BullMQ from worker.run() to the last 'completed' event (connecting and loading scripts, waitUntilReady, left out).",
+      "latency: worker and queue concurrency 1, 2 ms idle before each add; performance.now() before the add to the handler's first line.",
+    ];
+    if (values.json) {
+      const records = [...jsonRecords(env, config, figures), ...(pg ? pgJsonRecords(pg.figures) : [])];
+      process.stdout.write(`${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
+    } else {
+      const lines = renderHeader(env, config);
+      if (figures.length > 0) lines.push("", ...renderTable(env, sqliteNotes, figures));
+      if (pg) lines.push("", ...renderPgTable(env, pg.figures, pg.text));
+      process.stdout.write(`${lines.join("\n")}\n`);
     }
-
-    const config: RunConfig = {
-      mode: values.quick ? "quick" : "full",
-      runs: sizes.runs,
-      notes: [
-        `sizes: single add ${sizes.single} (+${sizes.singleWarmup} warm-up); bulk add ${sizes.bulkBatches} × ${BATCH} (+${sizes.bulkWarmupBatches} warm-up batches); ` +
-          `drain ${sizes.drain} (+ one ${sizes.drainWarmup}-job warm-up drain); latency ${sizes.latency} samples (+${sizes.latencyWarmup} warm-up).`,
-        "every workload starts on a new SQLite file / a flushed Redis database; completed jobs are kept on both sides (BullMQ's default).",
-        "drain: runway from worker() to the last committed completion (the worker claims at once: no start-up to leave out);",
-        "       BullMQ from worker.run() to the last 'completed' event (connecting and loading scripts, waitUntilReady, left out).",
-        "latency: worker and queue concurrency 1, 2 ms idle before each add; performance.now() before the add to the handler's first line.",
-      ],
-    };
-    process.stdout.write(`${values.json ? renderJson(env, config, figures) : renderTable(env, config, figures)}\n`);
   } finally {
-    await runway.close();
     await bullmq?.close();
+    await admin?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  const text = err instanceof Error ? (err.stack ?? err.message) : String(err);
+  // Tests on the same server may restart it; say so rather than leave a bare driver error.
+  const restarted = /Connection terminated|terminating connection|the database system is (shutting down|starting up)/i.test(text);
+  process.stderr.write(`bench failed: ${text}\n${restarted ? "(the PostgreSQL server dropped the connection, probably restarted: run again)\n" : ""}`);
   process.exit(1);
 });

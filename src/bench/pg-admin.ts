@@ -6,6 +6,7 @@ import { ensurePeers, loadPeer } from "./peers.js";
 export interface PgClient {
   query<R = Record<string, unknown>>(text: string, values?: unknown[]): Promise<{ rows: R[] }>;
   connect(): Promise<void>;
+  on(event: "error", listener: (err: Error) => void): void;
   end(): Promise<void>;
 }
 export interface PgPoolClient {
@@ -85,6 +86,9 @@ export class PgAdmin {
 
   private async open(url: string): Promise<PgClient> {
     const c = new this.pg.Client({ connectionString: url });
+    // A server restart between queries would otherwise end the process with an unhandled
+    // "error" event; this way the next query fails and names the workload it was in.
+    c.on("error", (err) => process.stderr.write(`PostgreSQL connection lost: ${err.message}\n`));
     await c.connect();
     return c;
   }

@@ -1,11 +1,14 @@
 import { type Environment, durabilityClasses } from "./environment.js";
 import type { Summary } from "./stats.js";
 
-export interface FigureDef {
+export interface FigureBase {
   id: string;
   label: string;
   unit: "jobs/s" | "ms";
   better: "higher" | "lower";
+}
+
+export interface FigureDef extends FigureBase {
   /** What the project asks of runway for this figure. */
   target: number;
 }
@@ -18,7 +21,6 @@ export interface Figure extends FigureDef {
 export interface RunConfig {
   mode: "quick" | "full";
   runs: number;
-  notes: string[];
 }
 
 /**
@@ -35,13 +37,13 @@ export function meetsTarget(f: Figure): boolean | null {
   return f.better === "higher" ? f.runway.median >= f.target : f.runway.median <= f.target;
 }
 
-function num(value: number, unit: FigureDef["unit"]): string {
+function num(value: number, unit: FigureBase["unit"]): string {
   return unit === "ms"
     ? value.toFixed(3)
     : value.toLocaleString("en-US", { maximumFractionDigits: 0 });
 }
 
-function cell(s: Summary | null, unit: FigureDef["unit"]): string {
+export function cell(s: Summary | null | undefined, unit: FigureBase["unit"]): string {
   if (!s) return "-";
   if (s.runs.length === 1) return num(s.median, unit);
   return `${num(s.median, unit)} (${num(s.min, unit)}–${num(s.max, unit)})`;
@@ -67,6 +69,7 @@ function ratioCell(f: Figure): string {
   return `${r.toFixed(2)}× (${f.better === "higher" ? "rw/bq" : "bq/rw"})`;
 }
 
+/** Rows of cells as aligned text lines: the first two columns to the left, the rest to the right. */
 function pad(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
   return rows.map((r) =>
@@ -77,32 +80,43 @@ function pad(rows: string[][]): string[] {
   );
 }
 
-export function renderTable(env: Environment, config: RunConfig, figures: Figure[]): string {
-  const d = durabilityClasses(env);
-  const lines = [
+export function renderHeader(env: Environment, config: RunConfig): string[] {
+  return [
     `runway benchmark (${config.mode}; ${config.runs === 1 ? "1 run per figure" : `median of ${config.runs} runs per figure, min–max in brackets`})`,
     "",
     `node ${env.node}   ${env.cpu} × ${env.cores}`,
+    `disk fsync   4 KiB write + fdatasync under ${env.dir}: p50 ${env.fsyncP50Ms.toFixed(3)} ms, p99 ${env.fsyncP99Ms.toFixed(3)} ms (${env.fsyncSamples} samples)`,
+  ];
+}
+
+/** The heading row, a rule under it, the other rows and a blank line. */
+export function tableLines(rows: string[][]): string[] {
+  const table = pad(rows);
+  return [table[0]!, "-".repeat(Math.max(...table.map((l) => [...l].length))), ...table.slice(1), ""];
+}
+
+export function renderTable(env: Environment, notes: string[], figures: Figure[]): string[] {
+  const d = durabilityClasses(env);
+  const lines = [
+    "SQLite: runway and BullMQ",
     `SQLite ${env.sqlite} (better-sqlite3 ${env.betterSqlite3})   BullMQ ${env.bullmq} (ioredis ${env.ioredis})   Redis ${env.redis}`,
     `durability   runway: ${d.runway}`,
     `             Redis:  ${d.redis}`,
-    `disk fsync   4 KiB write + fdatasync under ${env.dir}: p50 ${env.fsyncP50Ms.toFixed(3)} ms, p99 ${env.fsyncP99Ms.toFixed(3)} ms (${env.fsyncSamples} samples)`,
     "",
   ];
   const rows = [
     ["figure", "unit", "runway", "BullMQ", "ratio", "target", "runway vs target"],
     ...figures.map((f) => [f.label, f.unit, cell(f.runway, f.unit), cell(f.bullmq, f.unit), ratioCell(f), targetCell(f), statusCell(f)]),
   ];
-  const table = pad(rows);
-  lines.push(table[0]!, "-".repeat(Math.max(...table.map((l) => [...l].length))), ...table.slice(1), "");
+  lines.push(...tableLines(rows));
   lines.push("ratio: above 1 means runway is better (throughput runway/BullMQ, latency BullMQ/runway).");
-  for (const n of config.notes) lines.push(n);
-  return lines.join("\n");
+  lines.push(...notes);
+  return lines;
 }
 
-export function renderJson(env: Environment, config: RunConfig, figures: Figure[]): string {
+export function jsonRecords(env: Environment, config: RunConfig, figures: Figure[]): object[] {
   const d = durabilityClasses(env);
-  const records: object[] = [
+  return [
     { type: "environment", ...env, durability: d, mode: config.mode, runs: config.runs },
     {
       type: "figure",
@@ -115,6 +129,7 @@ export function renderJson(env: Environment, config: RunConfig, figures: Figure[
     },
     ...figures.map((f) => ({
       type: "figure",
+      table: "sqlite",
       id: f.id,
       label: f.label,
       unit: f.unit,
@@ -127,5 +142,4 @@ export function renderJson(env: Environment, config: RunConfig, figures: Figure[
       meetsTarget: meetsTarget(f),
     })),
   ];
-  return records.map((r) => JSON.stringify(r)).join("\n");
 }

@@ -2,28 +2,83 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type Runway, open } from "../index.js";
+import { type PgAdmin, withSchema } from "./pg-admin.js";
 import { KIND, QUEUE, type Side, batchOf, sleep, withTimeout } from "./side.js";
 
 type Durability = "normal" | "full";
 
-export class RunwaySide implements Side {
-  readonly name = "runway" as const;
-  private seq = 0;
+/** Where a workload's runway lives: made empty before it and removed after it. */
+export interface RunwayTarget {
+  fresh(): Promise<{ rw: Runway; dispose: () => Promise<void> }>;
+}
 
+/** Every workload gets a new file, so no run reads pages or index entries left by another. */
+export function sqliteTarget(dir: string, durability: Durability = "normal"): RunwayTarget {
+  let seq = 0;
+  return {
+    async fresh() {
+      const path = join(dir, `runway-${process.pid}-${++seq}.db`);
+      const rw = open({ db: path, durability });
+      return {
+        rw,
+        dispose: async () => {
+          for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+        },
+      };
+    },
+  };
+}
+
+export const RUNWAY_PG_SCHEMA = "runway";
+
+/** The PostgreSQL counterpart: the schema is dropped, and runway's migrations make it again. */
+export function pgTarget(admin: PgAdmin, schema = RUNWAY_PG_SCHEMA): RunwayTarget {
+  return {
+    async fresh() {
+      await admin.dropSchema(schema);
+      const rw = open({ db: withSchema(admin.url, schema) });
+      return { rw, dispose: async () => {} };
+    },
+  };
+}
+
+/**
+ * Whether this build of runway can open a PostgreSQL URL at all; null if it can, else why not.
+ * Only the opening is forgiven: once it works, a failing workload fails the run like any other.
+ */
+export async function probeRunwayPg(admin: PgAdmin): Promise<string | null> {
+  const schema = "runway_probe";
+  try {
+    const { rw } = await pgTarget(admin, schema).fresh();
+    try {
+      await rw.queue("probe");
+    } finally {
+      await rw.close();
+    }
+    return null;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    return /not supported by this version/i.test(message)
+      ? "runway PostgreSQL store not built yet"
+      : `runway PostgreSQL store unavailable: ${message}`;
+  } finally {
+    await admin.dropSchema(schema).catch(() => {});
+  }
+}
+
+export class RunwaySide implements Side {
   constructor(
-    private readonly dir: string,
-    private readonly durability: Durability = "normal",
+    readonly name: "runway" | "runway-pg",
+    private readonly target: RunwayTarget,
   ) {}
 
-  /** Every workload gets a new file, so no run reads pages or index entries left by another. */
   private async fresh<T>(fn: (rw: Runway) => Promise<T>): Promise<T> {
-    const path = join(this.dir, `runway-${process.pid}-${++this.seq}.db`);
-    const rw = open({ db: path, durability: this.durability });
+    const { rw, dispose } = await this.target.fresh();
     try {
       return await fn(rw);
     } finally {
       await rw.close();
-      for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+      await dispose();
     }
   }
 
