@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { formatDuration } from "../core/duration.js";
 import type { Job, Json } from "../core/job.js";
-import type { ClaimResult, Finish, FinishOutcome, LeaseStatus, LogLine, Store } from "../store/store.js";
+import type { ClaimedJob, ClaimResult, Finish, FinishOutcome, LeaseStatus, LogLine, Store } from "../store/store.js";
 import type { TypedEmitter } from "./events.js";
 
 export interface JobContext {
@@ -34,6 +34,12 @@ export interface WorkerOptions {
   queues?: string[];
   /** Slots: how many jobs this worker runs at once. Each queue's own limit applies on top. Default 1. */
   concurrency?: number;
+  /**
+   * Jobs to claim ahead of free slots, from queues without a concurrency limit, into a local
+   * buffer: fewer round trips for a busy worker, at the price of strict priority order for jobs
+   * added while the buffer is full (as graphile-worker's local queue). Default 0.
+   */
+  prefetch?: number;
   /** How long a claim is valid without a heartbeat. Default 30 s. */
   leaseMs?: number;
   /** How often running jobs' leases are extended. Default a third of the lease. */
@@ -78,6 +84,11 @@ export class Worker {
   private readonly shutdownGraceMs: number;
   private readonly kinds: string[];
   private readonly active = new Map<string, Active>();
+  /** Claimed ahead of a free slot (prefetch); they hold leases and start in claim order. */
+  private buffer: ClaimedJob[] = [];
+  private readonly prefetch: number;
+  /** Active attempts whose handler has returned and whose outcome waits to be written. */
+  private finishingCount = 0;
   private pending: Pending[] = [];
   private logBuffer: LogLine[] = [];
   private timers: NodeJS.Timeout[] = [];
@@ -88,6 +99,7 @@ export class Worker {
   private again = false;
   private failures = 0;
   private lastAbortCheck = 0;
+  private abortCheckTimer: NodeJS.Timeout | null = null;
   private stopPromise: Promise<void> | null = null;
   private forceStop: (() => void) | null = null;
   private signalHandler: ((sig: NodeJS.Signals) => void) | null = null;
@@ -101,6 +113,7 @@ export class Worker {
   ) {
     this.id = opts.id ?? `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
     this.concurrency = opts.concurrency ?? 1;
+    this.prefetch = Math.max(0, opts.prefetch ?? 0);
     this.leaseMs = opts.leaseMs ?? 30_000;
     this.heartbeatMs = opts.heartbeatMs ?? Math.max(50, Math.floor(this.leaseMs / 3));
     this.reaperIntervalMs = opts.reaperIntervalMs ?? 5_000;
@@ -144,6 +157,8 @@ export class Worker {
   private async shutdown(graceMs: number): Promise<void> {
     this.unwatch?.();
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    // Claimed but never started: back to their queues at once.
+    for (const c of this.buffer.splice(0)) this.finishUnstarted(c, "released");
     const forced = new Promise<void>((resolve) => (this.forceStop = resolve));
     const grace = new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref());
     await Promise.race([this.allDone(), grace, forced]);
@@ -161,12 +176,13 @@ export class Worker {
       );
       for (const a of left) {
         a.lost = true;
-        this.active.delete(a.job.id);
+        if (this.active.delete(a.job.id) && a.finishing) this.finishingCount--;
       }
     }
     await this.flushLogs();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    if (this.abortCheckTimer) clearTimeout(this.abortCheckTimer);
     this.removeSignals();
     this.state = "stopped";
   }
@@ -206,7 +222,17 @@ export class Worker {
 
   private onChange(): void {
     this.kick();
-    if (this.active.size > 0 && Date.now() - this.lastAbortCheck >= 50) void this.checkAborts();
+    if (this.active.size === 0 && this.buffer.length === 0) return;
+    // At most one lease check per 50 ms, and never a change left unchecked: a check that is
+    // too soon is put off to the end of the interval instead of dropped.
+    const wait = 50 - (Date.now() - this.lastAbortCheck);
+    if (wait <= 0) void this.checkAborts();
+    else if (!this.abortCheckTimer) {
+      this.abortCheckTimer = setTimeout(() => {
+        this.abortCheckTimer = null;
+        void this.checkAborts();
+      }, wait);
+    }
   }
 
   private kick(): void {
@@ -233,11 +259,17 @@ export class Worker {
         this.pending = [];
         // Taken after the batch: every line its handlers logged is written before their outcome.
         await this.flushLogs();
-        const free = this.concurrency - (this.active.size - batch.length);
-        if (free <= 0 && batch.length === 0) break;
+        // Slots free now (finishing attempts count as free), less what the buffer already holds;
+        // prefetch tops the buffer up only when it has run half empty.
+        const slots = this.concurrency - (this.active.size - this.finishingCount);
+        const limit = Math.max(0, slots - this.buffer.length);
+        const room = this.prefetch - Math.max(0, this.buffer.length - slots);
+        const extra = this.prefetch > 0 && room >= this.prefetch / 2 ? room : 0;
+        if (limit + extra <= 0 && batch.length === 0) break;
         const claim = {
           workerId: this.id,
-          limit: Math.max(0, free),
+          limit,
+          prefetch: extra,
           leaseMs: this.leaseMs,
           queues: this.opts.queues ?? null,
           kinds: this.kinds,
@@ -261,8 +293,9 @@ export class Worker {
           this.events.emit("warning", { message: `${this.store.location} is reachable again; carrying on` });
           this.failures = 0;
         }
-        for (const c of jobs) this.run(c.job, c.token);
-        if (jobs.length === free) this.again = true;
+        this.buffer.push(...jobs);
+        this.fill();
+        if (jobs.length > 0 && jobs.length === limit + extra) this.again = true;
         if (jobs.length === 0 && nextRunAt !== null) this.wakeAt(nextRunAt);
       } while (this.again && this.state === "running");
     } catch (err) {
@@ -282,6 +315,14 @@ export class Worker {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     this.wakeTimer = setTimeout(() => this.kick(), Math.max(0, at - Date.now()) + 1);
     this.wakeTimer.unref();
+  }
+
+  /** Starts buffered jobs while slots are free. */
+  private fill(): void {
+    while (this.buffer.length > 0 && this.state === "running" && this.active.size - this.finishingCount < this.concurrency) {
+      const c = this.buffer.shift()!;
+      this.run(c.job, c.token);
+    }
   }
 
   private run(job: Job, token: number): void {
@@ -335,11 +376,38 @@ export class Worker {
     if (a.timer) clearTimeout(a.timer);
     if (a.lost) {
       this.active.delete(a.job.id);
+      this.fill();
       this.kick();
       return;
     }
     a.finishing = true;
+    this.finishingCount++;
     this.pending.push({ finish, active: a, result });
+    // The slot is free as soon as the handler is done; the outcome is written with the next batch.
+    this.fill();
+    this.scheduleFlush();
+  }
+
+  /** Ends a buffered job that never ran: cancelled on request, or put back in its queue. */
+  private finishUnstarted(c: ClaimedJob, outcome: "cancelled" | "released"): void {
+    const a: Active = {
+      job: c.job,
+      token: c.token,
+      controller: new AbortController(),
+      abortKind: null,
+      lost: false,
+      finishing: true,
+      startedAt: Date.now(),
+      timer: null,
+      done: Promise.resolve(),
+    };
+    this.active.set(c.job.id, a);
+    this.finishingCount++;
+    const finish: Finish =
+      outcome === "cancelled"
+        ? { id: c.job.id, token: c.token, outcome: "cancelled", error: "cancelled before it started" }
+        : { id: c.job.id, token: c.token, outcome: "released" };
+    this.pending.push({ finish, active: a });
     this.scheduleFlush();
   }
 
@@ -401,7 +469,7 @@ export class Worker {
     const queues = new Set<string>();
     for (const [i, o] of outcomes.entries()) {
       const b = batch[i]!;
-      this.active.delete(b.active.job.id);
+      if (this.active.delete(b.active.job.id) && b.active.finishing) this.finishingCount--;
       queues.add(b.active.job.queue);
       this.report(b.finish, o, b.active, b.result, now);
     }
@@ -475,6 +543,14 @@ export class Worker {
 
   private apply(statuses: LeaseStatus[]): void {
     for (const s of statuses) {
+      const b = this.buffer.findIndex((c) => c.job.id === s.id);
+      if (b >= 0) {
+        // Not started yet: a lost one is simply dropped, a cancelled or stopped one ends without running.
+        if (s.ok && !s.abort) continue;
+        const [c] = this.buffer.splice(b, 1);
+        if (s.ok) this.finishUnstarted(c!, s.abort === "cancel" ? "cancelled" : "released");
+        continue;
+      }
       const a = this.active.get(s.id);
       if (!a || a.finishing) continue;
       if (!s.ok) {
@@ -488,7 +564,8 @@ export class Worker {
   }
 
   private leases() {
-    return [...this.active.values()].filter((a) => !a.lost && !a.finishing).map((a) => ({ id: a.job.id, token: a.token }));
+    const running = [...this.active.values()].filter((a) => !a.lost && !a.finishing).map((a) => ({ id: a.job.id, token: a.token }));
+    return [...running, ...this.buffer.map((c) => ({ id: c.job.id, token: c.token }))];
   }
 
   private async checkAborts(): Promise<void> {

@@ -19,7 +19,10 @@ export interface ClaimedJob {
 
 export interface ClaimParams {
   workerId: string;
+  /** Free slots: at most this many from any queue. */
   limit: number;
+  /** Up to this many more, from queues without a concurrency limit only (a worker's local buffer). */
+  prefetch?: number;
   leaseMs: number;
   /** Only these queues; all running queues when absent. */
   queues?: string[] | null;

@@ -324,6 +324,43 @@ describe("worker", () => {
     expect(j.result).not.toBe("too late");
   });
 
+  it("with prefetch, runs a buffer of claimed jobs in order, cancels one that has not started, and releases the rest on stop", async () => {
+    const { rw } = fresh();
+    await rw.queue("default", { concurrency: null });
+    const order: number[] = [];
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const jobs = await rw.addMany(Array.from({ length: 8 }, (_, i) => ({ kind: "k", payload: i })));
+    const w = rw.worker({
+      concurrency: 1,
+      prefetch: 4,
+      shutdownGraceMs: 100,
+      handlers: {
+        k: async (job: Job<number>, ctx) => {
+          order.push(job.payload);
+          if (job.payload === 2) await sleep(30_000, undefined, { signal: ctx.signal });
+          else if (job.payload === 0) await gate;
+        },
+      },
+    });
+    // Job 0 runs, jobs 1..4 wait in the buffer (running in the store, not started).
+    await waitStatus(rw, jobs[4]!.id, "running");
+    expect(order).toEqual([0]);
+    const cancelled = next(rw, "cancelled", ({ job }) => job.id === jobs[3]!.id);
+    await rw.cancel(jobs[3]!.id);
+    await cancelled;
+    release();
+    for (let i = 0; i < 200 && !order.includes(2); i++) await sleep(10);
+    await w.stop();
+    expect(order).toEqual([0, 1, 2]);
+    expect((await rw.get(jobs[3]!.id))!.status).toBe("cancelled");
+    expect((await rw.attempts(jobs[3]!.id)).map((a) => a.outcome)).toEqual(["cancelled"]);
+    // Everything claimed but never run went back to the queue, unspent.
+    const back = await rw.list({ status: ["queued"] });
+    expect(back.map((j) => j.payload)).toEqual([2, 4, 5, 6, 7]);
+    expect(back.every((j) => j.attempts === 0)).toBe(true);
+  });
+
   it("only claims kinds it has handlers for", async () => {
     const { rw } = fresh();
     await rw.queue("default", { concurrency: null });

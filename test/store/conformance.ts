@@ -164,6 +164,18 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(await claim(5)).toHaveLength(0);
       });
 
+      it("prefetches beyond the free slots only from queues without a limit", async () => {
+        await unlimited("free");
+        await store.queueEnsure({ queue: "two", concurrency: 2 });
+        await addMany(Array.from({ length: 10 }, () => ({ kind: "k", queue: "free" })));
+        await addMany(Array.from({ length: 10 }, () => ({ kind: "k", queue: "two" })));
+        const r = await store.jobClaim({ workerId: "w", limit: 1, prefetch: 5, leaseMs: 1000, now: T0, queues: ["two"] });
+        expect(r.jobs).toHaveLength(1);
+        const f = await store.jobClaim({ workerId: "w", limit: 1, prefetch: 5, leaseMs: 1000, now: T0, queues: ["free"] });
+        expect(f.jobs).toHaveLength(6);
+        expect(f.jobs.every((c) => c.job.status === "running")).toBe(true);
+      });
+
       it("claims only from the queues and kinds asked for", async () => {
         await unlimited("a");
         await unlimited("b");

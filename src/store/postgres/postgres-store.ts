@@ -407,11 +407,11 @@ export class PostgresStore implements Store {
   // Claiming and leases
 
   async jobClaim(params: ClaimParams): Promise<ClaimResult> {
-    if (params.limit <= 0) return { jobs: [], nextRunAt: null };
+    if (params.limit + (params.prefetch ?? 0) <= 0) return { jobs: [], nextRunAt: null };
     const now = params.now ?? Date.now();
     await this.promoteDue(now);
     // Queues without a limit: one statement, no transaction, no lock but the rows' own.
-    return this.claimLimitedAndFinish(params, await this.claimUnlimited(params, params.limit, now), now);
+    return this.claimLimitedAndFinish(params, await this.claimUnlimited(params, params.limit + (params.prefetch ?? 0), now), now);
   }
 
   /**
@@ -422,9 +422,10 @@ export class PostgresStore implements Store {
   async jobFinishAndClaim(params: { finishes: Finish[]; claim: ClaimParams; now?: number }): Promise<ClaimResult & { outcomes: FinishOutcome[] }> {
     const now = params.now ?? Date.now();
     const finishes = params.finishes;
-    if (!finishes.every((f) => f.outcome === "completed") || params.claim.limit <= 0) {
+    const wanted = params.claim.limit + (params.claim.prefetch ?? 0);
+    if (!finishes.every((f) => f.outcome === "completed") || wanted <= 0) {
       const outcomes = await this.jobFinishMany({ finishes, now, returnJobs: false });
-      const claimed = params.claim.limit > 0 ? await this.jobClaim({ ...params.claim, now }) : { jobs: [], nextRunAt: null };
+      const claimed = wanted > 0 ? await this.jobClaim({ ...params.claim, now }) : { jobs: [], nextRunAt: null };
       return { outcomes, ...claimed };
     }
     await this.promoteDue(now);
@@ -447,7 +448,7 @@ export class PostgresStore implements Store {
         completes.map((f) => (f.result === undefined ? null : encodePayload(f.result, "result"))),
         now,
         claim.queues ?? null,
-        claim.limit,
+        claim.limit + (claim.prefetch ?? 0),
         now + claim.leaseMs,
         claim.workerId,
         claim.kinds ?? null,

@@ -274,7 +274,7 @@ export class SqliteStore implements Store {
 
   async jobClaim(params: ClaimParams): Promise<ClaimResult> {
     const now = params.now ?? Date.now();
-    if (params.limit <= 0) return { jobs: [], nextRunAt: null };
+    if (params.limit + (params.prefetch ?? 0) <= 0) return { jobs: [], nextRunAt: null };
     let changed = false;
     const result = this.write(() => {
       const r = this.claimInTransaction(params, now);
@@ -295,7 +295,7 @@ export class SqliteStore implements Store {
   }
 
   private claimInTransaction(params: ClaimParams, now: number): { result: ClaimResult; changed: boolean } {
-    if (params.limit <= 0) return { result: { jobs: [], nextRunAt: null }, changed: false };
+    if (params.limit + (params.prefetch ?? 0) <= 0) return { result: { jobs: [], nextRunAt: null }, changed: false };
     const kinds = params.kinds ? JSON.stringify(params.kinds) : null;
     // The limit is computed inside the statement from the queue's state, its concurrency and the
     // jobs running in it right now, so the cap holds across every process sharing the file.
@@ -313,20 +313,26 @@ export class SqliteStore implements Store {
       RETURNING ${JOB_COLUMNS}`;
     const promoted = this.stmt("UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?").run(now);
     let changed = promoted.changes > 0;
-    const names = params.queues
-      ? params.queues
-      : (this.stmt("SELECT name FROM queues WHERE state = 'running' ORDER BY name").pluck().all() as string[]);
+    const queues = (
+      params.queues
+        ? this.stmt("SELECT name, concurrency FROM queues WHERE state = 'running' AND name IN (SELECT value FROM json_each(?)) ORDER BY name").all(JSON.stringify(params.queues))
+        : this.stmt("SELECT name, concurrency FROM queues WHERE state = 'running' ORDER BY name").all()
+    ) as { name: string; concurrency: number | null }[];
     const token = (this.stmt("SELECT value FROM meta WHERE key = 'lease_token'").pluck().get() as number) + 1;
     const claimed: Job[] = [];
-    const start = names.length ? this.roundRobin++ % names.length : 0;
-    for (let k = 0; k < names.length && claimed.length < params.limit; k++) {
-      const queue = names[(start + k) % names.length]!;
+    // Prefetch only ever comes from queues without a limit: a buffered job of a limited queue would hold one of its few slots.
+    const most = params.limit + (params.prefetch ?? 0);
+    const start = queues.length ? this.roundRobin++ % queues.length : 0;
+    for (let k = 0; k < queues.length && claimed.length < most; k++) {
+      const queue = queues[(start + k) % queues.length]!;
+      const n = (queue.concurrency === null ? most : params.limit) - claimed.length;
+      if (n <= 0) continue;
       const rows = (
         this.stmt(claimSql)
           .raw(true)
           .all({
-            queue,
-            n: params.limit - claimed.length,
+            queue: queue.name,
+            n,
             token,
             expires: now + params.leaseMs,
             worker: params.workerId,
