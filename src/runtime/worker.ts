@@ -100,6 +100,8 @@ export class Worker {
   private failures = 0;
   private lastAbortCheck = 0;
   private abortCheckTimer: NodeJS.Timeout | null = null;
+  /** Outcome batches being written without a claim alongside. */
+  private inFlight = 0;
   private stopPromise: Promise<void> | null = null;
   private forceStop: (() => void) | null = null;
   private signalHandler: ((sig: NodeJS.Signals) => void) | null = null;
@@ -274,6 +276,20 @@ export class Worker {
           queues: this.opts.queues ?? null,
           kinds: this.kinds,
         };
+        if (limit + extra <= 0 && batch.length > 0) {
+          // Nothing to claim: only outcomes to write. Up to two such batches are in flight at
+          // once, so the next batch gathers while the database works on the last one.
+          if (this.inFlight >= 2) {
+            this.pending.unshift(...batch);
+            break;
+          }
+          this.inFlight++;
+          void this.finishBatch(batch).finally(() => {
+            this.inFlight--;
+            this.kick();
+          });
+          continue;
+        }
         let claimed: ClaimResult;
         if (batch.length > 0) {
           const now = Date.now();
@@ -456,8 +472,11 @@ export class Worker {
     const batch = this.pending;
     this.pending = [];
     await this.flushLogs();
-    if (batch.length === 0) return;
-    // Completions that fail to commit are retried until they commit: the work is done and must not be lost.
+    if (batch.length > 0) await this.finishBatch(batch);
+  }
+
+  /** Writes a batch of outcomes. Completions that fail to commit are retried until they commit: the work is done and must not be lost. */
+  private async finishBatch(batch: Pending[]): Promise<void> {
     const now = Date.now();
     const outcomes = await this.withRetry(() =>
       this.store.jobFinishMany({ finishes: batch.map((b) => b.finish), now, returnJobs: false }),
