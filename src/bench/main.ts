@@ -9,7 +9,7 @@ import { DEFAULT_PG_URL, PgAdmin } from "./pg-admin.js";
 import { PG_WORKLOAD_IDS, type PgSizes, type PgTable, runPgTable } from "./pg-bench.js";
 import { pgJsonRecords, renderPgTable } from "./pg-report.js";
 import { type Figure, type FigureDef, type RunConfig, jsonRecords, renderHeader, renderTable } from "./report.js";
-import { RunwaySide, sqliteTarget } from "./runway-side.js";
+import { RUNWAY_PREFETCH, RunwaySide, sqliteTarget } from "./runway-side.js";
 import { PG_SIDES, type PgSideName, SQLITE_SIDES, type Side, type SideName, type SqliteSideName } from "./side.js";
 import { quantile } from "./stats.js";
 
@@ -234,6 +234,7 @@ async function main(): Promise<void> {
         `drain ${sizes.drain} (+ one ${sizes.drainWarmup}-job warm-up drain); latency ${sizes.latency} samples (+${sizes.latencyWarmup} warm-up).`,
       "every workload starts on a new SQLite file / a flushed Redis database; completed jobs are kept on both sides (BullMQ's default).",
       "drain: runway from worker() to the last committed completion (the worker claims at once: no start-up to leave out);",
+      `       runway's queue has no limit, the worker has the given concurrency and a prefetch of ${RUNWAY_PREFETCH};`,
       "       BullMQ from worker.run() to the last 'completed' event (connecting and loading scripts, waitUntilReady, left out).",
       "latency: worker and queue concurrency 1, 2 ms idle before each add; performance.now() before the add to the handler's first line.",
     ];

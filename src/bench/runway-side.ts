@@ -66,6 +66,13 @@ export async function probeRunwayPg(admin: PgAdmin): Promise<string | null> {
   }
 }
 
+/**
+ * The drain's worker setup: a queue without a limit (the peers have none either), the worker's
+ * slots as the concurrency, and a local buffer of 500 claimed jobs, as graphile-worker's
+ * documented best configuration has.
+ */
+export const RUNWAY_PREFETCH = 500;
+
 export class RunwaySide implements Side {
   constructor(
     readonly name: "runway" | "runway-pg",
@@ -106,8 +113,8 @@ export class RunwaySide implements Side {
 
   drain(n: number, concurrency: number): Promise<number> {
     return this.fresh(async (rw) => {
-      // The queue's own limit applies on top of the worker's slots, and defaults to 1.
-      await rw.queue(QUEUE, { concurrency });
+      // No queue limit (its default is 1): the worker's slots are the concurrency.
+      await rw.queue(QUEUE, { concurrency: null });
       for (let offset = 0; offset < n; offset += 1000) {
         await rw.addMany(batchOf(Math.min(1000, n - offset), offset).map((i) => ({ kind: KIND, queue: QUEUE, payload: { i } })));
       }
@@ -120,7 +127,7 @@ export class RunwaySide implements Side {
       });
       // The worker claims as soon as it is created: there is no start-up phase to leave out.
       const t0 = performance.now();
-      const w = rw.worker({ concurrency, queues: [QUEUE], handlers: { [KIND]: async () => {} } });
+      const w = rw.worker({ concurrency, prefetch: RUNWAY_PREFETCH, queues: [QUEUE], handlers: { [KIND]: async () => {} } });
       const t1 = await withTimeout(finished, 300_000, () => `runway drain: ${done} of ${n} jobs completed`);
       await w.stop();
       const [stats] = await rw.stats(QUEUE);

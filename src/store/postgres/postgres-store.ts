@@ -73,7 +73,8 @@ export class PostgresStore implements Store {
   private readonly warn: (message: string) => void;
   private roundRobin = 0;
   private closed = false;
-  private limitedCache: { at: number; names: string[] } | null = null;
+  /** Running queues by kind of claim, refreshed every second (each claim re-checks its queue itself). */
+  private limitedCache: { at: number; names: string[]; unlimited: string[] } | null = null;
   /** The earliest run_at of a scheduled job this process knows of; promotion runs when it passes. */
   private nextDueAt = 0;
   private lastPromote = 0;
@@ -411,7 +412,8 @@ export class PostgresStore implements Store {
     const now = params.now ?? Date.now();
     await this.promoteDue(now);
     // Queues without a limit: one statement, no transaction, no lock but the rows' own.
-    return this.claimLimitedAndFinish(params, await this.claimUnlimited(params, params.limit + (params.prefetch ?? 0), now), now);
+    const free = this.mayHaveUnlimited(params) ? await this.claimUnlimited(params, params.limit + (params.prefetch ?? 0), now) : [];
+    return this.claimLimitedAndFinish(params, free, now);
   }
 
   /**
@@ -546,11 +548,18 @@ export class PostgresStore implements Store {
   private async limitedQueues(): Promise<string[]> {
     const now = Date.now();
     if (this.limitedCache && now - this.limitedCache.at < 1000) return this.limitedCache.names;
-    const rows = await this.exec<{ name: string }>(
-      `SELECT name FROM ${this.t("queues")} WHERE state = 'running' AND concurrency IS NOT NULL ORDER BY name`,
+    const rows = await this.exec<{ name: string; limited: boolean }>(
+      `SELECT name, concurrency IS NOT NULL AS limited FROM ${this.t("queues")} WHERE state = 'running' ORDER BY name`,
     );
-    this.limitedCache = { at: now, names: rows.map((r) => r.name) };
+    this.limitedCache = { at: now, names: rows.filter((r) => r.limited).map((r) => r.name), unlimited: rows.filter((r) => !r.limited).map((r) => r.name) };
     return this.limitedCache.names;
+  }
+
+  /** False when every queue asked for is known to have a limit: the claim over queues without one would find nothing. */
+  private mayHaveUnlimited(params: ClaimParams): boolean {
+    const c = this.limitedCache;
+    if (!c || !params.queues || Date.now() - c.at >= 1000) return true;
+    return params.queues.some((q) => !c.names.includes(q));
   }
 
   private claimSet(): string {
@@ -571,37 +580,52 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * One claimer at a time per limited queue: its row is locked, and other claimers skip it rather
-   * than wait (no deadlock between workers that visit queues in different orders). The count runs
-   * in a statement after the lock, so it sees every claim committed before.
+   * One claimer at a time per limited queue, in one round trip. The first statement takes an
+   * advisory lock named after the queue without waiting (a worker that cannot have it skips the
+   * queue: no deadlock, no queueing behind each other) and records whether it got it; the claim,
+   * a separate statement and so on a snapshot taken after the lock, counts the queue's running
+   * jobs, sees every claim committed before, and takes nothing unless the lock was got.
+   * Values are inlined as escaped literals: a simple query can carry several statements.
    */
   private async claimLimited(queue: string, params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
-    return this.tx(
-      async (c) => {
-        const q = await this.q<{ concurrency: number | null }>(
-          c,
-          `SELECT concurrency FROM ${this.t("queues")} WHERE name = $1 AND state = 'running' FOR UPDATE SKIP LOCKED`,
-          [queue],
-        );
-        if (q.length === 0) return [];
-        const res = await c.query({
-          text: `WITH cand AS (
-                   SELECT id FROM ${this.t("jobs")}
-                   WHERE queue = $1 AND status = 'queued' AND ($6::text[] IS NULL OR kind = ANY($6::text[]))
-                   ORDER BY priority, position, id
-                   LIMIT greatest(0, least($2::int, coalesce($7::int, $2::int) -
-                     (SELECT count(*)::int FROM ${this.t("jobs")} WHERE queue = $1 AND status = 'running')))
-                   FOR UPDATE SKIP LOCKED)
-                 UPDATE ${this.t("jobs")} j SET ${this.claimSet()}
-                 FROM cand WHERE j.id = cand.id
-                 RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token`,
-          values: [queue, n, now + params.leaseMs, params.workerId, now, params.kinds ?? null, q[0]!.concurrency],
-          rowMode: "array",
-        });
-        return this.withTokens(res);
-      },
-      { notify: false },
-    );
+    await this.ready;
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw this.wrap(err);
+    }
+    const lit = (v: string) => client.escapeLiteral(v);
+    const q = lit(queue);
+    const key = lit(`runway:claim:${this.schema}:${queue}`);
+    const kinds = params.kinds ? `ARRAY[${params.kinds.map(lit).join(", ") || "NULL"}]::text[]` : "NULL::text[]";
+    const num = (v: number) => String(Math.trunc(v));
+    const sql = `BEGIN;
+      SELECT set_config('runway.claim_lock', pg_try_advisory_xact_lock(hashtext(${key}))::text, true);
+      WITH cand AS (
+        SELECT id FROM ${this.t("jobs")}
+        WHERE queue = ${q} AND status = 'queued' AND (${kinds} IS NULL OR kind = ANY(${kinds}))
+        ORDER BY priority, position, id
+        LIMIT CASE WHEN current_setting('runway.claim_lock', true) = 'true' THEN greatest(0, least(${num(n)},
+          coalesce((SELECT coalesce(concurrency, 1000000000) FROM ${this.t("queues")} WHERE name = ${q} AND state = 'running'), 0)
+          - (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = ${q} AND status = 'running'))) ELSE 0 END
+        FOR UPDATE SKIP LOCKED)
+      UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
+        lease_expires_at = ${num(now + params.leaseMs)}, worker_id = ${lit(params.workerId)}, started_at = ${num(now)}, abort_requested = NULL
+      FROM cand WHERE j.id = cand.id
+      RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token;
+      COMMIT;`;
+    let broken = false;
+    try {
+      const results = (await client.query({ text: sql, rowMode: "array" })) as unknown as pg.QueryResult<any[]>[];
+      return this.withTokens(results[2]!);
+    } catch (err) {
+      broken = isTransient(err);
+      if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
+      throw this.wrap(err);
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** Claimed rows come back as arrays: the job's columns, then its fencing token. */
