@@ -1,6 +1,7 @@
 /** What both stores need beyond the pure core: the same constants, orders and checks. */
 import { ValidationError } from "../core/errors.js";
-import type { Attempt, Job } from "../core/job.js";
+import { type Attempt, DOOMED_STATUSES, type Job, type JobStatus } from "../core/job.js";
+import { readyStatus } from "../core/transitions.js";
 import type { JobRow } from "./rows.js";
 import type { NewJob } from "../core/spec.js";
 
@@ -56,4 +57,68 @@ export function withFinalAttempt(attempts: Attempt[], job: JobRow | undefined): 
       error: null,
     },
   ];
+}
+
+export interface DepState {
+  status: JobStatus;
+  skippedBy: string | null;
+}
+
+/**
+ * Where a new job that depends on others starts: skipped when one of them has already failed,
+ * been cancelled or skipped (naming the root of that cascade), blocked while any has not
+ * completed, else queued or scheduled. `known` holds every dependency's state, stored or of the
+ * same batch; one missing is an unknown job, and the whole add is refused.
+ */
+export function placeDependent(p: {
+  job: NewJob;
+  field: string;
+  deps: string[];
+  known: Map<string, DepState>;
+  now: number;
+}): { status: JobStatus; root: string | null; reason: string | null } {
+  const states = p.deps.map((id) => {
+    const s = p.known.get(id);
+    if (!s) throw new ValidationError(`${p.field}.dependsOn`, `unknown job ${id}; a job can only depend on jobs that exist`);
+    return { id, ...s };
+  });
+  const doomed = states.find((d) => DOOMED_STATUSES.includes(d.status));
+  if (!doomed) return { status: readyStatus({ runAt: p.job.runAt, now: p.now, depStatuses: states.map((d) => d.status) }), root: null, reason: null };
+  const root = doomed.skippedBy ?? doomed.id;
+  return { status: "skipped", root, reason: `upstream job ${root} ${doomed.status === "skipped" ? "was skipped" : doomed.status}` };
+}
+
+/** A new job's row, by column name, as both stores insert it. */
+export function newJobRow(
+  job: NewJob,
+  f: { status: JobStatus; position: number; deps: string[]; root: string | null; reason: string | null; now: number },
+): Record<string, unknown> {
+  return {
+    id: job.id,
+    queue: job.queue,
+    kind: job.kind,
+    payload: job.payloadJson,
+    status: f.status,
+    priority: job.priority,
+    position: f.position,
+    name: job.name,
+    labels: JSON.stringify(job.labels),
+    depends_on: JSON.stringify(f.deps),
+    max_attempts: job.maxAttempts,
+    backoff: JSON.stringify(job.backoff),
+    timeout_ms: job.timeoutMs,
+    unique_key: job.key,
+    run_at: job.runAt,
+    reason: f.reason,
+    skipped_by: f.root,
+    escalated_from: job.escalatedFrom,
+    created_at: f.now,
+    finished_at: f.status === "skipped" ? f.now : null,
+  };
+}
+
+/** Dependencies of the batch that are not in it: their states must come from the store. */
+export function storedDependencies(jobs: readonly NewJob[]): string[] {
+  const inBatch = new Set(jobs.map((j) => j.id));
+  return [...new Set(jobs.flatMap((j) => j.dependsOn).filter((d) => !inBatch.has(d)))];
 }

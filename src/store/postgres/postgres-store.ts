@@ -16,7 +16,17 @@ import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spe
 import { percentile } from "../../core/stats.js";
 import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
 import { type AttemptRow, JOB_COLUMNS, type JobRow, type QueueRow, type RuleRow, toAttempt, toJob, toJobRaw, toQueue, toRule } from "../rows.js";
-import { ACTIVE_SQL, LOST_ERROR, assertConcurrency, claimOrder, topologicalOrder, withFinalAttempt } from "../shared.js";
+import {
+  ACTIVE_SQL,
+  LOST_ERROR,
+  assertConcurrency,
+  claimOrder,
+  newJobRow,
+  placeDependent,
+  storedDependencies,
+  topologicalOrder,
+  withFinalAttempt,
+} from "../shared.js";
 import type {
   AddResult,
   ClaimedJob,
@@ -321,58 +331,24 @@ export class PostgresStore implements Store {
     }
     if (rest.length === 0) return results;
     const index = new Map(jobs.map((j, i) => [j.id, i]));
+    const stored = storedDependencies(jobs);
+    if (stored.length > 0) {
+      const rows = await this.q<{ id: string; status: JobStatus; skipped_by: string | null }>(
+        c,
+        `SELECT id, status, skipped_by FROM ${this.t("jobs")} WHERE id = ANY($1::text[])`,
+        [stored],
+      );
+      for (const r of rows) statusOf.set(r.id, { status: r.status, skippedBy: r.skipped_by });
+    }
+    // A job of the batch deduplicated onto an existing one: dependents follow the existing one.
     const alias = new Map<string, string>();
     for (const k of topologicalOrder(rest)) {
       const job = rest[k]!;
       const i = index.get(job.id)!;
-      const field = jobs.length === 1 ? "job" : `jobs[${i}]`;
       const deps = job.dependsOn.map((d) => alias.get(d) ?? d);
-      const unknown = deps.filter((d) => !statusOf.has(d));
-      const stored = new Map<string, { status: JobStatus; skipped_by: string | null }>();
-      if (unknown.length > 0) {
-        for (const r of await this.q<{ id: string; status: JobStatus; skipped_by: string | null }>(
-          c,
-          `SELECT id, status, skipped_by FROM ${this.t("jobs")} WHERE id = ANY($1::text[])`,
-          [unknown],
-        )) {
-          stored.set(r.id, r);
-        }
-      }
-      const depStates = deps.map((d) => {
-        const known = statusOf.get(d);
-        if (known) return { id: d, ...known };
-        const r = stored.get(d);
-        if (!r) throw new ValidationError(`${field}.dependsOn`, `unknown job ${d}; a job can only depend on jobs that exist`);
-        return { id: d, status: r.status, skippedBy: r.skipped_by };
-      });
-      const doomed = depStates.find((d) => DOOMED_STATUSES.includes(d.status));
-      const status: JobStatus = doomed ? "skipped" : readyStatus({ runAt: job.runAt, now, depStatuses: depStates.map((d) => d.status) });
-      if (status === "scheduled") this.scheduledAt(job.runAt);
-      const root = doomed ? (doomed.skippedBy ?? doomed.id) : null;
-      const reason = doomed ? `upstream job ${root} ${doomed.status === "skipped" ? "was skipped" : doomed.status}` : null;
-      const inserted = await this.insertJob(c, {
-        id: job.id,
-        queue: job.queue,
-        kind: job.kind,
-        payload: job.payloadJson,
-        status,
-        priority: job.priority,
-        position: positions[i]!,
-        name: job.name,
-        labels: JSON.stringify(job.labels),
-        depends_on: JSON.stringify(deps),
-        max_attempts: job.maxAttempts,
-        backoff: JSON.stringify(job.backoff),
-        timeout_ms: job.timeoutMs,
-        unique_key: job.key,
-        run_at: job.runAt,
-        reason,
-        skipped_by: root,
-        escalated_from: job.escalatedFrom,
-        created_at: now,
-        finished_at: doomed ? now : null,
-      });
-      if (!inserted) {
+      const place = placeDependent({ job, field: jobs.length === 1 ? "job" : `jobs[${i}]`, deps, known: statusOf, now });
+      if (place.status === "scheduled") this.scheduledAt(job.runAt);
+      if (!(await this.insertJob(c, newJobRow(job, { ...place, position: positions[i]!, deps, now })))) {
         const existing = (
           await this.q<JobRow>(c, `SELECT * FROM ${this.t("jobs")} WHERE queue = $1 AND unique_key = $2 AND status IN ${ACTIVE_SQL}`, [
             job.queue,
@@ -390,8 +366,8 @@ export class PostgresStore implements Store {
           [job.id, deps],
         );
       }
-      statusOf.set(job.id, { status, skippedBy: root });
-      results[i] = { job: jobFromNew(job, { status, position: positions[i]!, now, dependsOn: deps, reason }), created: true };
+      statusOf.set(job.id, { status: place.status, skippedBy: place.root });
+      results[i] = { job: jobFromNew(job, { status: place.status, position: positions[i]!, now, dependsOn: deps, reason: place.reason }), created: true };
     }
     return results;
   }

@@ -17,7 +17,17 @@ import { nextPosition } from "../../core/position.js";
 import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spec.js";
 import { percentile } from "../../core/stats.js";
 import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
-import { ACTIVE_SQL, LOST_ERROR, assertConcurrency, claimOrder, topologicalOrder, withFinalAttempt } from "../shared.js";
+import {
+  ACTIVE_SQL,
+  LOST_ERROR,
+  assertConcurrency,
+  claimOrder,
+  newJobRow,
+  placeDependent,
+  storedDependencies,
+  topologicalOrder,
+  withFinalAttempt,
+} from "../shared.js";
 import type {
   AddResult,
   ClaimParams,
@@ -201,53 +211,22 @@ export class SqliteStore implements Store {
       }
       if (rest.length === 0) return results;
       const index = new Map(jobs.map((j, i) => [j.id, i]));
+      const stored = storedDependencies(jobs);
+      if (stored.length > 0) {
+        const rows = this.stmt("SELECT id, status, skipped_by FROM jobs WHERE id IN (SELECT value FROM json_each(?))").all(
+          JSON.stringify(stored),
+        ) as { id: string; status: JobStatus; skipped_by: string | null }[];
+        for (const r of rows) statusOf.set(r.id, { status: r.status, skippedBy: r.skipped_by });
+      }
       // A job of the batch deduplicated onto an existing one: dependents follow the existing one.
       const alias = new Map<string, string>();
       for (const k of topologicalOrder(rest)) {
         const job = rest[k]!;
         const i = index.get(job.id)!;
-        const field = jobs.length === 1 ? "job" : `jobs[${i}]`;
         const deps = job.dependsOn.map((d) => alias.get(d) ?? d);
-        const depStates = deps.map((d) => {
-          const known = statusOf.get(d);
-          if (known) return { id: d, ...known };
-          const r = this.stmt("SELECT status, skipped_by FROM jobs WHERE id = ?").get(d) as
-            | { status: JobStatus; skipped_by: string | null }
-            | undefined;
-          if (!r) {
-            throw new ValidationError(`${field}.dependsOn`, `unknown job ${d}; a job can only depend on jobs that exist`);
-          }
-          return { id: d, status: r.status, skippedBy: r.skipped_by };
-        });
-        const doomed = depStates.find((d) => DOOMED_STATUSES.includes(d.status));
-        const status: JobStatus = doomed
-          ? "skipped"
-          : readyStatus({ runAt: job.runAt, now, depStatuses: depStates.map((d) => d.status) });
-        const root = doomed ? (doomed.skippedBy ?? doomed.id) : null;
-        const reason = doomed ? `upstream job ${root} ${doomed.status === "skipped" ? "was skipped" : doomed.status}` : null;
-        const inserted = this.insertJob({
-          id: job.id,
-          queue: job.queue,
-          kind: job.kind,
-          payload: job.payloadJson,
-          status,
-          priority: job.priority,
-          position: positions[i]!,
-          name: job.name,
-          labels: JSON.stringify(job.labels),
-          depends_on: JSON.stringify(deps),
-          max_attempts: job.maxAttempts,
-          backoff: JSON.stringify(job.backoff),
-          timeout_ms: job.timeoutMs,
-          unique_key: job.key,
-          run_at: job.runAt,
-          reason,
-          skipped_by: root,
-          escalated_from: job.escalatedFrom,
-          created_at: now,
-          finished_at: doomed ? now : null,
-        });
-        if (!inserted) {
+        const place = placeDependent({ job, field: jobs.length === 1 ? "job" : `jobs[${i}]`, deps, known: statusOf, now });
+        const row = newJobRow(job, { ...place, position: positions[i]!, deps, now });
+        if (!this.insertJob(row)) {
           const existing = this.stmt(
             `SELECT * FROM jobs WHERE queue = ? AND unique_key = ? AND status IN ${ACTIVE_SQL}`,
           ).get(job.queue, job.key) as JobRow;
@@ -257,8 +236,8 @@ export class SqliteStore implements Store {
           continue;
         }
         for (const d of deps) this.stmt("INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)").run(job.id, d);
-        statusOf.set(job.id, { status, skippedBy: root });
-        results[i] = { job: jobFromNew(job, { status, position: positions[i]!, now, dependsOn: deps, reason }), created: true };
+        statusOf.set(job.id, { status: place.status, skippedBy: place.root });
+        results[i] = { job: jobFromNew(job, { status: place.status, position: positions[i]!, now, dependsOn: deps, reason: place.reason }), created: true };
       }
       return results;
     });
