@@ -28,6 +28,7 @@ export function jobFromNew(
     error: null,
     reason: fields.reason,
     progress: null,
+    exitCode: null,
     escalatedFrom: n.escalatedFrom,
     escalatedTo: null,
     workerId: null,

@@ -65,6 +65,8 @@ export interface Job<TPayload = unknown, TResult = unknown> {
   /** Why the job ended as it did when that is not obvious: the upstream of a skip, "escalated"… */
   reason: string | null;
   progress: Json | null;
+  /** A shell job's exit code in its latest attempt. */
+  exitCode: number | null;
   escalatedFrom: string | null;
   escalatedTo: string | null;
   workerId: string | null;
@@ -82,6 +84,7 @@ export interface Attempt {
   finishedAt: number;
   outcome: "completed" | "failed" | "cancelled" | "released" | "lost";
   error: string | null;
+  exitCode: number | null;
 }
 
 export interface QueueInfo {

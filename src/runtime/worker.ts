@@ -69,6 +69,15 @@ interface Active {
   done: Promise<void>;
 }
 
+/** A result or error that carries a process's exit code (a shell job's) has it recorded with the attempt. */
+function exitCodeOf(value: unknown): { exitCode?: number | null } {
+  if (value && typeof value === "object" && "exitCode" in value) {
+    const code = (value as { exitCode: unknown }).exitCode;
+    if (typeof code === "number" || code === null) return { exitCode: code };
+  }
+  return {};
+}
+
 interface Pending {
   finish: Finish;
   active: Active;
@@ -385,7 +394,7 @@ export class Worker {
       result = await handler(a.job, ctx);
       finish = a.abortKind === "timeout"
         ? { id: a.job.id, token: a.token, outcome: "failed", error: this.timeoutMessage(a) }
-        : { id: a.job.id, token: a.token, outcome: "completed", result };
+        : { id: a.job.id, token: a.token, outcome: "completed", result, ...exitCodeOf(result) };
     } catch (err) {
       finish = this.failureFor(a, err);
     }
@@ -440,10 +449,10 @@ export class Worker {
       case "shutdown":
         return { ...base, outcome: "released" };
       case "timeout":
-        return { ...base, outcome: "failed", error: this.timeoutMessage(a) };
+        return { ...base, outcome: "failed", error: this.timeoutMessage(a), ...exitCodeOf(err) };
       default: {
         const message = err instanceof Error ? err.message || err.name : String(err);
-        return { ...base, outcome: "failed", error: message, retryable: !(err instanceof PermanentFailure) };
+        return { ...base, outcome: "failed", error: message, retryable: !(err instanceof PermanentFailure), ...exitCodeOf(err) };
       }
     }
   }

@@ -22,6 +22,7 @@ export interface JobRow {
   error: string | null;
   reason: string | null;
   progress: string | null;
+  exit_code: number | null;
   escalated_from: string | null;
   escalated_to: string | null;
   skipped_by: string | null;
@@ -65,6 +66,7 @@ export function toJob(r: JobRow): Job {
     error: r.error,
     reason: r.reason,
     progress: parseOrNull(r.progress) as Job["progress"],
+    exitCode: r.exit_code ?? null,
     escalatedFrom: r.escalated_from,
     escalatedTo: r.escalated_to,
     workerId: r.worker_id,
@@ -87,6 +89,7 @@ export interface AttemptRow {
   finished_at: number;
   outcome: Attempt["outcome"];
   error: string | null;
+  exit_code: number | null;
 }
 
 export function toAttempt(r: AttemptRow): Attempt {
@@ -98,6 +101,7 @@ export function toAttempt(r: AttemptRow): Attempt {
     finishedAt: r.finished_at,
     outcome: r.outcome,
     error: r.error,
+    exitCode: r.exit_code ?? null,
   };
 }
 
@@ -122,7 +126,7 @@ export function toRule(r: RuleRow): EscalationRule {
 
 /** Column order of JOB_COLUMNS, for rows read as arrays on the claim path (no object per row). */
 export const JOB_COLUMNS =
-  "id, queue, kind, payload, status, priority, position, name, labels, depends_on, max_attempts, attempts, backoff, timeout_ms, unique_key, run_at, result, error, reason, progress, escalated_from, escalated_to, worker_id, lease_expires_at, created_at, started_at, finished_at";
+  "id, queue, kind, payload, status, priority, position, name, labels, depends_on, max_attempts, attempts, backoff, timeout_ms, unique_key, run_at, result, error, reason, progress, escalated_from, escalated_to, worker_id, lease_expires_at, created_at, started_at, finished_at, exit_code";
 
 export function toJobRaw(a: unknown[]): Job {
   return {
@@ -153,5 +157,6 @@ export function toJobRaw(a: unknown[]): Job {
     createdAt: a[24] as number,
     startedAt: a[25] as number | null,
     finishedAt: a[26] as number | null,
+    exitCode: (a[27] as number | null) ?? null,
   };
 }

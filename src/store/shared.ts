@@ -55,6 +55,7 @@ export function withFinalAttempt(attempts: Attempt[], job: JobRow | undefined): 
       finishedAt: job.finished_at,
       outcome: "completed",
       error: null,
+      exitCode: job.exit_code ?? null,
     },
   ];
 }

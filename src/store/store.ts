@@ -47,8 +47,8 @@ export interface LeaseStatus {
 }
 
 export type Finish =
-  | { id: string; token: number; outcome: "completed"; result?: unknown }
-  | { id: string; token: number; outcome: "failed"; error: string; retryable?: boolean }
+  | { id: string; token: number; outcome: "completed"; result?: unknown; exitCode?: number | null }
+  | { id: string; token: number; outcome: "failed"; error: string; retryable?: boolean; exitCode?: number | null }
   | { id: string; token: number; outcome: "cancelled"; error?: string }
   | { id: string; token: number; outcome: "released" };
 

@@ -252,7 +252,22 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(o).toMatchObject({ ok: true, status: "completed" });
         expect(await store.jobGet({ id: j.id })).toMatchObject({ status: "completed", result: { ok: 1 }, startedAt: T0 + 10, finishedAt: T0 + 50 });
         expect(await store.jobAttempts({ id: j.id })).toEqual([
-          { jobId: j.id, attempt: 1, workerId: "w1", startedAt: T0 + 10, finishedAt: T0 + 50, outcome: "completed", error: null },
+          { jobId: j.id, attempt: 1, workerId: "w1", startedAt: T0 + 10, finishedAt: T0 + 50, outcome: "completed", error: null, exitCode: null },
+        ]);
+      });
+
+      it("keeps a shell job's exit code with the job and with each attempt", async () => {
+        const j = await add({ kind: "shell", maxAttempts: 2, backoff: "immediate" });
+        let [c] = await claim();
+        await store.jobFinishMany({ finishes: [{ id: j.id, token: c!.token, outcome: "failed", error: "exited with code 3", exitCode: 3 }] });
+        expect((await store.jobGet({ id: j.id }))!.exitCode).toBe(3);
+        [c] = await claim();
+        expect(c!.job.exitCode).toBeNull();
+        await store.jobFinishMany({ finishes: [{ id: j.id, token: c!.token, outcome: "completed", result: { exitCode: 0 }, exitCode: 0 }], returnJobs: false });
+        expect((await store.jobGet({ id: j.id }))!.exitCode).toBe(0);
+        expect((await store.jobAttempts({ id: j.id })).map((a) => [a.outcome, a.exitCode])).toEqual([
+          ["failed", 3],
+          ["completed", 0],
         ]);
       });
 

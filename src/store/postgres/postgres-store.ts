@@ -254,9 +254,22 @@ export class PostgresStore implements Store {
 
   private async recordAttempt(c: Q, r: JobRow, outcome: Attempt["outcome"], error: string | null, now: number): Promise<void> {
     await c.query(
-      `INSERT INTO ${this.t("job_attempts")} (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [r.id, r.attempts, r.worker_id, r.started_at ?? now, now, outcome, error],
+      `INSERT INTO ${this.t("job_attempts")} (job_id, attempt, worker_id, started_at, finished_at, outcome, error, exit_code)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [r.id, r.attempts, r.worker_id, r.started_at ?? now, now, outcome, error, r.exit_code ?? null],
+    );
+  }
+
+  /** Exit codes are written first, guarded like the rest, so the job and its attempt both carry them. */
+  private async recordExitCodes(finishes: Finish[]): Promise<void> {
+    const withCodes = finishes.filter(
+      (f): f is Extract<Finish, { exitCode?: number | null }> => (f.outcome === "completed" || f.outcome === "failed") && f.exitCode !== undefined,
+    );
+    if (withCodes.length === 0) return;
+    await this.exec(
+      `UPDATE ${this.t("jobs")} j SET exit_code = v.code FROM unnest($1::text[], $2::bigint[], $3::int[]) AS v(id, token, code)
+       WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'`,
+      [withCodes.map((f) => f.id), withCodes.map((f) => f.token), withCodes.map((f) => f.exitCode ?? null)],
     );
   }
 
@@ -407,6 +420,7 @@ export class PostgresStore implements Store {
       return { outcomes, ...claimed };
     }
     await this.promoteDue(now);
+    await this.recordExitCodes(finishes);
     const claim = params.claim;
     const completes = finishes as CompletedFinish[];
     const r = await this.exec<{ ids: string[] | null; waiting: string[] | null; limited: boolean | null; claimed: unknown[][] | null }>(
@@ -415,7 +429,7 @@ export class PostgresStore implements Store {
        ${this.claimCtes({ queues: "$5", n: "$6", kinds: "$9" })},
        claimed AS (
          UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
-           lease_expires_at = $7, worker_id = $8, started_at = $4, abort_requested = NULL
+           lease_expires_at = $7, worker_id = $8, started_at = $4, abort_requested = NULL, exit_code = NULL
          FROM cand WHERE j.id = cand.id
          RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token)
        SELECT ${this.completeSummary()},
@@ -540,7 +554,7 @@ export class PostgresStore implements Store {
 
   private claimSet(): string {
     return `status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
-      lease_expires_at = $3, worker_id = $4, started_at = $5, abort_requested = NULL`;
+      lease_expires_at = $3, worker_id = $4, started_at = $5, abort_requested = NULL, exit_code = NULL`;
   }
 
   private async claimUnlimited(params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
@@ -587,7 +601,7 @@ export class PostgresStore implements Store {
           - (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = ${q} AND status = 'running'))) ELSE 0 END
         FOR UPDATE SKIP LOCKED)
       UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
-        lease_expires_at = ${num(now + params.leaseMs)}, worker_id = ${lit(params.workerId)}, started_at = ${num(now)}, abort_requested = NULL
+        lease_expires_at = ${num(now + params.leaseMs)}, worker_id = ${lit(params.workerId)}, started_at = ${num(now)}, abort_requested = NULL, exit_code = NULL
       FROM cand WHERE j.id = cand.id
       RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token;
       COMMIT;`;
@@ -673,6 +687,7 @@ export class PostgresStore implements Store {
     const now = params.now ?? Date.now();
     const finishes = params.finishes;
     if (finishes.length === 0) return [];
+    await this.recordExitCodes(finishes);
     const returnJobs = params.returnJobs ?? true;
     if (!returnJobs && finishes.every((f) => f.outcome === "completed")) {
       // The drain's hot path: one statement, atomic on its own, one round trip.

@@ -173,9 +173,18 @@ export class SqliteStore implements Store {
 
   private recordAttempt(r: JobRow, outcome: Attempt["outcome"], error: string | null, now: number): void {
     this.stmt(
-      `INSERT INTO job_attempts (job_id, attempt, worker_id, started_at, finished_at, outcome, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).run(r.id, r.attempts, r.worker_id, r.started_at ?? now, now, outcome, error);
+      `INSERT INTO job_attempts (job_id, attempt, worker_id, started_at, finished_at, outcome, error, exit_code)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(r.id, r.attempts, r.worker_id, r.started_at ?? now, now, outcome, error, r.exit_code ?? null);
+  }
+
+  /** Exit codes are written first, guarded like the rest, so the job and its attempt both carry them. */
+  private recordExitCodes(finishes: Finish[]): void {
+    for (const f of finishes) {
+      if ((f.outcome === "completed" || f.outcome === "failed") && f.exitCode !== undefined) {
+        this.stmt("UPDATE jobs SET exit_code = ? WHERE id = ? AND lease_token = ? AND status = 'running'").run(f.exitCode, f.id, f.token);
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------
@@ -280,7 +289,7 @@ export class SqliteStore implements Store {
     // jobs running in it right now, so the cap holds across every process sharing the file.
     const claimSql = `
       UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = @token,
-        lease_expires_at = @expires, worker_id = @worker, started_at = @now, abort_requested = NULL
+        lease_expires_at = @expires, worker_id = @worker, started_at = @now, abort_requested = NULL, exit_code = NULL
       WHERE id IN (
         SELECT id FROM jobs
         WHERE queue = @queue AND status = 'queued' ${kinds ? "AND kind IN (SELECT value FROM json_each(@kinds))" : ""}
@@ -393,6 +402,7 @@ export class SqliteStore implements Store {
   }
 
   private finishInTransaction(finishes: Finish[], now: number, returnJobs: boolean, rules: EscalationRule[]): FinishOutcome[] {
+    this.recordExitCodes(finishes);
     const out: FinishOutcome[] = new Array(finishes.length);
     const completes: number[] = [];
     finishes.forEach((f, i) => {
