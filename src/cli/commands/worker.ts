@@ -1,0 +1,104 @@
+import { spawn } from "node:child_process";
+import type { Command } from "commander";
+import { shellHandler } from "../../executors/shell.js";
+import type { Runway } from "../../runtime/runway.js";
+import { commandText, home, openRunway, parseIntOption } from "../context.js";
+
+interface WorkerOptions {
+  queue?: string[];
+  concurrency: number;
+  prefetch: number;
+  untilEmpty?: boolean;
+  onDrain?: string;
+  onFailure?: string;
+}
+
+/** One line per event: words on a terminal, JSON (one object per line) for a log collector. */
+function reporter(tty: boolean) {
+  return (event: string, fields: Record<string, unknown>, text: string) => {
+    if (tty) process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${event.padEnd(9)} ${text}\n`);
+    else process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...fields, msg: text })}\n`);
+  };
+}
+
+/** Runs a user's hook command with the details in its environment; its failure is reported, never fatal. */
+function hook(line: string, env: Record<string, string>, say: ReturnType<typeof reporter>): void {
+  const child = spawn("/bin/sh", ["-c", line], { stdio: "inherit", env: { ...process.env, ...env } });
+  child.on("error", (err) => say("warning", {}, `hook ${JSON.stringify(line)} did not start: ${err.message}`));
+  child.on("exit", (code) => code && say("warning", { exitCode: code }, `hook ${JSON.stringify(line)} exited with code ${code}`));
+}
+
+async function idle(rw: Runway, queues: string[] | undefined): Promise<boolean> {
+  const stats = await rw.stats();
+  return stats
+    .filter((s) => !queues || queues.includes(s.queue))
+    .every((s) => s.counts.queued + s.counts.running + s.counts.scheduled + s.counts.blocked === 0);
+}
+
+export function registerWorker(program: Command): void {
+  program
+    .command("worker")
+    .description("Run jobs: claim them from the queues, in order, with the concurrency allowed, until stopped")
+    .option("-q, --queue <queue...>", "only these queues (default: all)")
+    .option("-c, --concurrency <n>", "jobs this worker runs at once (each queue's own limit applies too)", parseIntOption("concurrency"), 1)
+    .option("--prefetch <n>", "claim up to this many jobs ahead, from queues without a limit", parseIntOption("prefetch"), 0)
+    .option("--until-empty", "exit once every queue served has nothing left to run (0 if nothing failed, else 1)")
+    .option("--on-drain <command>", "run this shell command when a queue drains (RUNWAY_QUEUE set)")
+    .option("--on-failure <command>", "run this shell command when a job fails for good (RUNWAY_JOB_ID, RUNWAY_JOB_ERROR, … set)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  runway worker
+  runway worker -q solvers -c 2
+  runway worker --until-empty --on-drain 'notify-send "runway: $RUNWAY_QUEUE done"'
+
+SIGINT or SIGTERM stops it gracefully (running jobs get 10 s to finish, then go back to their
+queue); a second signal stops it at once.`,
+    )
+    .action(async (opts: WorkerOptions) => {
+      const rw = openRunway(program);
+      const say = reporter(!!process.stdout.isTTY);
+      let failures = 0;
+      rw.on("started", ({ job }) => say("started", { jobId: job.id, queue: job.queue, attempt: job.attempts }, `${job.id} ${job.name ?? commandText(job) ?? job.kind} (attempt ${job.attempts}/${job.maxAttempts})`));
+      rw.on("completed", ({ job, durationMs }) => say("completed", { jobId: job.id, durationMs, exitCode: job.exitCode }, `${job.id} in ${durationMs} ms`));
+      rw.on("retrying", ({ job, error, retryAt }) => say("retrying", { jobId: job.id, error, retryAt }, `${job.id}: ${error}; next attempt at ${new Date(retryAt).toISOString()}`));
+      rw.on("escalated", ({ job, to }) => say("escalated", { jobId: job.id, to }, `${job.id} handed to ${to}`));
+      rw.on("cancelled", ({ job }) => say("cancelled", { jobId: job.id }, `${job.id}`));
+      rw.on("failed", ({ job, error }) => {
+        failures++;
+        say("failed", { jobId: job.id, error, exitCode: job.exitCode }, `${job.id}: ${error}`);
+        if (opts.onFailure) {
+          hook(opts.onFailure, { RUNWAY_JOB_ID: job.id, RUNWAY_JOB_NAME: job.name ?? "", RUNWAY_JOB_QUEUE: job.queue, RUNWAY_JOB_ERROR: error, RUNWAY_EXIT_CODE: String(job.exitCode ?? "") }, say);
+        }
+      });
+      rw.on("drained", ({ queue }) => {
+        say("drained", { queue }, `queue ${queue} completed: all jobs finished`);
+        if (opts.onDrain) hook(opts.onDrain, { RUNWAY_QUEUE: queue }, say);
+      });
+      rw.removeAllListeners("warning");
+      rw.on("warning", ({ message }) => say("warning", {}, message));
+      const worker = rw.worker({
+        handlers: { shell: shellHandler({ home: home() }) },
+        ...(opts.queue ? { queues: opts.queue } : {}),
+        concurrency: Math.max(1, opts.concurrency),
+        prefetch: opts.prefetch,
+        handleSignals: true,
+      });
+      say("ready", { workerId: worker.id, db: rw.store.location }, `worker ${worker.id} on ${rw.store.location}`);
+      const stopped = new Promise<void>((resolve) => {
+        const check = async () => {
+          if (opts.untilEmpty && worker.runningCount === 0 && (await idle(rw, opts.queue))) {
+            await worker.stop();
+            return resolve();
+          }
+          setTimeout(() => void check().catch(() => resolve()), 200).unref();
+        };
+        if (opts.untilEmpty) void check();
+        for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void worker.stop().then(() => resolve()));
+      });
+      await stopped;
+      await rw.close();
+      process.exitCode = opts.untilEmpty && failures > 0 ? 1 : 0;
+    });
+}

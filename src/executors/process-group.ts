@@ -1,0 +1,88 @@
+import { readdir, readFile } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
+
+const POLL_MS = 25;
+/**
+ * After SIGKILL a process can only linger in uninterruptible sleep (a hung disk or NFS mount);
+ * waiting for it longer would hold the worker's slot for nothing it can change.
+ */
+const AFTER_KILL_MS = 2_000;
+
+/** Sends a signal to every process in a group; a group that is already gone is not an error. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // ESRCH: nothing left to signal. EPERM: not ours to signal, and nothing better to do.
+  }
+}
+
+/**
+ * Whether any process of the group can still run. Zombies do not count: where PID 1 does not
+ * reap orphans (some containers and VMs), a killed grandchild stays a zombie for good, and
+ * `kill(-pgid, 0)` would report the group alive forever.
+ */
+export async function groupAlive(pgid: number): Promise<boolean> {
+  try {
+    process.kill(-pgid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  return process.platform === "linux" ? hasRunnableMember(pgid) : true;
+}
+
+async function hasRunnableMember(pgid: number): Promise<boolean> {
+  let pids: string[];
+  try {
+    pids = (await readdir("/proc")).filter((e) => /^\d+$/.test(e));
+  } catch {
+    return true;
+  }
+  // In batches: one open file per process at once could run into the descriptor limit.
+  for (let i = 0; i < pids.length; i += 64) {
+    const states = await Promise.all(pids.slice(i, i + 64).map(readState));
+    if (states.some((s) => s === "unknown" || (s !== null && s.pgrp === pgid && s.state !== "Z" && s.state !== "X"))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+async function readState(pid: string): Promise<{ state: string; pgrp: number } | null | "unknown"> {
+  try {
+    return parseStat(await readFile(`/proc/${pid}/stat`, "latin1"));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // Exited while we looked; anything else leaves the answer open, and open means alive.
+    return code === "ENOENT" || code === "ESRCH" ? null : "unknown";
+  }
+}
+
+function parseStat(text: string): { state: string; pgrp: number } | null {
+  // The command name is in parentheses and may itself contain spaces and parentheses.
+  const close = text.lastIndexOf(")");
+  if (close < 0) return null;
+  const fields = text.slice(close + 2).split(" ");
+  return { state: fields[0] ?? "", pgrp: Number(fields[2]) };
+}
+
+/**
+ * SIGTERM to the whole group, then SIGKILL once `graceMs` has passed with the leader or any
+ * other member still alive. Resolves when all are gone, or when waiting longer is pointless.
+ */
+export async function stopGroup(pgid: number, leaderExited: () => boolean, graceMs: number): Promise<void> {
+  const gone = async () => leaderExited() && !(await groupAlive(pgid));
+  signalGroup(pgid, "SIGTERM");
+  const graceEnds = Date.now() + graceMs;
+  while (Date.now() < graceEnds) {
+    if (await gone()) return;
+    await delay(Math.min(POLL_MS, Math.max(1, graceEnds - Date.now())));
+  }
+  if (await gone()) return;
+  signalGroup(pgid, "SIGKILL");
+  const giveUp = Date.now() + AFTER_KILL_MS;
+  while (Date.now() < giveUp) {
+    if (await gone()) return;
+    await delay(POLL_MS);
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * The built CLI, run as a user runs it: child processes against a temporary RUNWAY_HOME and a
+ * SQLite file, real shell commands, real exit codes.
+ */
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, describe, expect, it } from "vitest";
+import { tempDir } from "../helpers/tmp.js";
+
+const BIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
+const tmp = tempDir();
+let dbSeq = 0;
+
+afterAll(() => tmp.cleanup());
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(db: string) {
+  return async (...args: string[]): Promise<Run> => {
+    try {
+      const r = await promisify(execFile)(process.execPath, [BIN, ...args], {
+        env: { ...process.env, RUNWAY_HOME: join(tmp.dir, "home"), RUNWAY_DB: db, NO_COLOR: "1" },
+        cwd: tmp.dir,
+      });
+      return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    } catch (err) {
+      const e = err as { code: number; stdout: string; stderr: string };
+      return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout, stderr: e.stderr };
+    }
+  };
+}
+
+function freshCli() {
+  return cli(join(tmp.dir, `cli-${++dbSeq}.db`));
+}
+
+const id = (r: Run) => r.stdout.trim();
+
+describe("runway CLI", () => {
+  it("adds a command, runs it with a worker, and shows its output, exit code and attempts", async () => {
+    const runway = freshCli();
+    const added = await runway("add", "--name", "greet", "--", "sh", "-c", "echo hello from $0; echo oops >&2", "runway");
+    expect(added.code).toBe(0);
+    const jobId = id(added);
+    expect(jobId).toMatch(/^[0-9a-z]{26}$/);
+    const ls = await runway("ls");
+    expect(ls.stdout).toMatch(new RegExp(`${jobId}\\s+default\\s+queued\\s+normal`));
+    expect(ls.stdout).toContain("greet");
+    const worker = await runway("worker", "--until-empty");
+    expect(worker.code).toBe(0);
+    expect(worker.stdout).toContain("queue default completed: all jobs finished");
+    const show = JSON.parse((await runway("show", jobId, "--json")).stdout);
+    expect(show).toMatchObject({ id: jobId, status: "completed", exitCode: 0, attempts: 1, command: ["sh", "-c", "echo hello from $0; echo oops >&2", "runway"], cwd: tmp.dir, name: "greet" });
+    expect(show.env).toContain("PATH");
+    expect(show.attemptsLog).toMatchObject([{ outcome: "completed", exitCode: 0 }]);
+    const logs = await runway("logs", jobId);
+    expect(logs.stdout).toContain("hello from runway");
+    expect(logs.stdout).toContain("oops");
+    const human = await runway("show", jobId);
+    expect(human.stdout).toMatch(/exit code\s+0/);
+    expect(human.stdout).toContain("hello from runway");
+  });
+
+  it("a failing command is retried, then fails with its exit code; wait says so", async () => {
+    const runway = freshCli();
+    const jobId = id(await runway("add", "--retries", "1", "--backoff", "immediate", "--", "sh", "-c", "echo trying; exit 3"));
+    const worker = await runway("worker", "--until-empty");
+    expect(worker.code).toBe(1);
+    const show = JSON.parse((await runway("show", jobId, "--json")).stdout);
+    expect(show).toMatchObject({ status: "failed", exitCode: 3, attempts: 2 });
+    expect(show.error).toMatch(/exited with code 3/);
+    expect(show.attemptsLog.map((a: { exitCode: number }) => a.exitCode)).toEqual([3, 3]);
+    expect((await runway("wait", jobId)).code).toBe(1);
+  });
+
+  it("runs in priority order, honours dependencies, cancel cascades, retry restores", async () => {
+    const runway = freshCli();
+    const log = join(tmp.dir, `order-${dbSeq}.log`);
+    const low = id(await runway("add", "-p", "low", "--shell", `echo low >> ${log}`));
+    const first = id(await runway("add", "-p", "P1", "--shell", `echo first >> ${log}`));
+    const after = id(await runway("add", "--after", first, "--shell", `echo after >> ${log}`));
+    const doomed = id(await runway("add", "--shell", "echo doomed"));
+    const child = id(await runway("add", "--after", doomed, "--shell", "echo child"));
+    expect((await runway("cancel", doomed)).stdout).toContain("cancelled");
+    expect(JSON.parse((await runway("show", child, "--json")).stdout)).toMatchObject({ status: "skipped" });
+    expect((await runway("retry", doomed)).stdout).toContain("queued");
+    expect(JSON.parse((await runway("show", child, "--json")).stdout)).toMatchObject({ status: "blocked" });
+    expect((await runway("worker", "--until-empty")).code).toBe(0);
+    const { readFileSync } = await import("node:fs");
+    expect(readFileSync(log, "utf8").trim().split("\n")).toEqual(["first", "after", "low"]);
+    const all = JSON.parse((await runway("ls", "--json")).stdout) as { id: string; status: string }[];
+    expect(all.map((j) => j.status).every((s) => s === "completed")).toBe(true);
+    expect(new Set(all.map((j) => j.id))).toEqual(new Set([low, first, after, doomed, child]));
+  });
+
+  it("moves, pauses and sets a queue's concurrency", async () => {
+    const runway = freshCli();
+    const a = id(await runway("add", "-q", "q", "--", "true"));
+    const b = id(await runway("add", "-q", "q", "--", "true"));
+    await runway("move", b, "--top");
+    const order = JSON.parse((await runway("ls", "-q", "q", "--json")).stdout).map((j: { id: string }) => j.id);
+    expect(order).toEqual([b, a]);
+    expect((await runway("pause", "q")).stdout).toContain("queue q paused");
+    expect((await runway("queue", "set", "q", "--concurrency", "2")).stdout).toContain("concurrency 2");
+    const queues = JSON.parse((await runway("queue", "ls", "--json")).stdout);
+    expect(queues).toMatchObject([{ queue: "q", state: "paused", concurrency: 2, counts: { queued: 2 } }]);
+    await runway("resume", "q");
+    expect((await runway("worker", "--until-empty", "-q", "q", "-c", "2")).code).toBe(0);
+    expect((await runway("wait", "--queue", "q")).code).toBe(0);
+  });
+
+  it("adds jobs from a JSON file, with refs between them", async () => {
+    const runway = freshCli();
+    const { writeFileSync } = await import("node:fs");
+    const file = join(tmp.dir, `jobs-${dbSeq}.json`);
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { ref: "build", name: "build", command: ["true"], priority: "high" },
+        { name: "test", command: ["true"], dependsOn: ["build"], retries: 2 },
+      ]),
+    );
+    const added = JSON.parse((await runway("add", "--file", file, "--json")).stdout);
+    expect(added).toHaveLength(2);
+    expect(added[1]).toMatchObject({ name: "test", status: "blocked", maxAttempts: 3, dependsOn: [added[0].id] });
+  });
+
+  it("says what is wrong in one line, with exit 2 for bad input and 1 for a failed operation", async () => {
+    const runway = freshCli();
+    const cases: [string[], number, RegExp][] = [
+      [["add", "--timeout", "soon", "--", "true"], 2, /^runway: job\.timeout: not a duration/],
+      [["add", "-p", "urgent", "--", "true"], 2, /^runway: job\.priority: unknown priority "urgent"/],
+      [["add", "--after", "nope", "--", "true"], 2, /^runway: job\.dependsOn: unknown job nope/],
+      [["add", "--file", join(tmp.dir, "missing.json")], 2, /^runway: file: .*missing\.json does not exist/],
+      [["add"], 2, /^runway: add: give a command after --/],
+      [["show", "01j0000000000000000000000x"], 1, /^runway: job 01j0000000000000000000000x does not exist/],
+      [["pause", "ghost"], 1, /^runway: queue "ghost" does not exist/],
+      [["ls", "--status", "done"], 2, /^runway: status: unknown status "done"/],
+      [["move", "x"], 2, /^runway: move: give exactly one of/],
+    ];
+    for (const [args, code, message] of cases) {
+      const r = await runway(...args);
+      expect(r.code, args.join(" ")).toBe(code);
+      expect(r.stderr, args.join(" ")).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    const unknownFlag = await runway("ls", "--colour");
+    expect(unknownFlag.code).toBe(2);
+    expect(unknownFlag.stderr).toMatch(/unknown option '--colour'/);
+  });
+});
