@@ -4,6 +4,8 @@ import { Command, CommanderError } from "commander";
 import { isRunwayError } from "../core/errors.js";
 import { registerAdd } from "./commands/add.js";
 import { registerControls } from "./commands/controls.js";
+import { registerCron } from "./commands/cron.js";
+import { registerImport } from "./commands/import.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerLs } from "./commands/ls.js";
 import { registerMove } from "./commands/move.js";
@@ -27,6 +29,7 @@ const program = new Command()
 
 for (const register of [
   registerAdd,
+  registerImport,
   registerLs,
   registerShow,
   registerLogs,
@@ -37,6 +40,7 @@ for (const register of [
   registerWorker,
   registerWait,
   registerStats,
+  registerCron,
   registerPrune,
 ]) {
   register(program);
