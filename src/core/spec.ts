@@ -1,6 +1,7 @@
 import { randomFillSync } from "node:crypto";
+import { createRequire } from "node:module";
 import { monotonicFactory } from "ulid";
-import { z } from "zod";
+import type { z } from "zod";
 import { type Backoff, DEFAULT_BACKOFF, parseBackoff } from "./backoff.js";
 import { parseDuration } from "./duration.js";
 import { ValidationError } from "./errors.js";
@@ -53,26 +54,91 @@ export const DEFAULT_QUEUE = "default";
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.:@/-]{0,127}$/;
 const NAME_HINT = "1-128 characters: letters, digits and _ . : @ / - (starting with a letter or digit)";
 
-const nameField = z.string().regex(NAME_RE, NAME_HINT);
+/** A spec as the checks leave it: every field of the right type. */
+interface CheckedSpec {
+  kind: string;
+  payload?: unknown;
+  queue?: string;
+  priority?: unknown;
+  runAt?: number | Date | string;
+  delay?: number | string;
+  dependsOn?: string[];
+  maxAttempts?: number;
+  backoff?: unknown;
+  timeout?: number | string;
+  key?: string;
+  name?: string;
+  labels?: Record<string, string>;
+  ref?: string;
+}
 
-const specSchema = z
-  .object({
-    kind: nameField,
-    payload: z.unknown().optional(),
-    queue: nameField.optional(),
-    priority: z.unknown().optional(),
-    runAt: z.union([z.number(), z.date(), z.string()]).optional(),
-    delay: z.union([z.number(), z.string()]).optional(),
-    dependsOn: z.array(z.string().min(1)).optional(),
-    maxAttempts: z.number().int().min(1).max(1000).optional(),
-    backoff: z.unknown().optional(),
-    timeout: z.union([z.number(), z.string()]).optional(),
-    key: z.string().min(1).max(512).optional(),
-    name: z.string().max(512).optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    ref: z.string().min(1).optional(),
-  })
-  .strict();
+/**
+ * The schema of a spec. zod takes about 50 ms to load, a third of what `runway add` may take in
+ * all, so it is loaded only when the quick check below finds something wrong, to say what.
+ */
+let schemaCache: z.ZodType<CheckedSpec> & { shape: Record<string, unknown> } | null = null;
+function specSchema() {
+  if (schemaCache) return schemaCache;
+  const { z: zod } = createRequire(import.meta.url)("zod") as typeof import("zod");
+  const nameField = zod.string().regex(NAME_RE, NAME_HINT);
+  schemaCache = zod
+    .object({
+      kind: nameField,
+      payload: zod.unknown().optional(),
+      queue: nameField.optional(),
+      priority: zod.unknown().optional(),
+      runAt: zod.union([zod.number(), zod.date(), zod.string()]).optional(),
+      delay: zod.union([zod.number(), zod.string()]).optional(),
+      dependsOn: zod.array(zod.string().min(1)).optional(),
+      maxAttempts: zod.number().int().min(1).max(1000).optional(),
+      backoff: zod.unknown().optional(),
+      timeout: zod.union([zod.number(), zod.string()]).optional(),
+      key: zod.string().min(1).max(512).optional(),
+      name: zod.string().max(512).optional(),
+      labels: zod.record(zod.string(), zod.string()).optional(),
+      ref: zod.string().min(1).optional(),
+    })
+    .strict() as unknown as z.ZodType<CheckedSpec> & { shape: Record<string, unknown> };
+  return schemaCache;
+}
+
+const isNumber = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+const isString = (v: unknown) => typeof v === "string";
+/** Accepts exactly what the schema accepts, or less: whatever it lets through, the schema would too. */
+const QUICK: Record<keyof CheckedSpec, (v: unknown) => boolean> = {
+  kind: (v) => isString(v) && NAME_RE.test(v as string),
+  payload: () => true,
+  queue: (v) => isString(v) && NAME_RE.test(v as string),
+  priority: () => true,
+  runAt: (v) => isNumber(v) || isString(v) || (v instanceof Date && !Number.isNaN(v.getTime())),
+  delay: (v) => isNumber(v) || isString(v),
+  dependsOn: (v) => Array.isArray(v) && v.every((d) => isString(d) && (d as string).length > 0),
+  maxAttempts: (v) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 1000,
+  backoff: () => true,
+  timeout: (v) => isNumber(v) || isString(v),
+  key: (v) => isString(v) && (v as string).length >= 1 && (v as string).length <= 512,
+  name: (v) => isString(v) && (v as string).length <= 512,
+  labels: (v) =>
+    !!v && typeof v === "object" && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every(isString),
+  ref: (v) => isString(v) && (v as string).length > 0,
+};
+
+function quickCheck(raw: Record<string, unknown>): raw is Record<string, unknown> & CheckedSpec {
+  if (raw.kind === undefined) return false;
+  for (const key in raw) {
+    const check = QUICK[key as keyof CheckedSpec];
+    if (!check) return false;
+    if (raw[key] !== undefined && !check(raw[key])) return false;
+  }
+  return true;
+}
+
+function checkSpec(raw: Record<string, unknown>, field: string): CheckedSpec {
+  if (quickCheck(raw)) return raw;
+  const parsed = specSchema().safeParse(raw);
+  if (!parsed.success) throw zodToValidation(parsed.error, field);
+  return parsed.data;
+}
 
 // ulid asks its random source once per character; drawing from a pooled buffer instead of
 // the system source each time makes an id about ten times cheaper.
@@ -105,7 +171,7 @@ function zodToValidation(err: z.ZodError, prefix: string): ValidationError {
   if (issue.code === "unrecognized_keys") {
     return new ValidationError(
       prefix,
-      `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; allowed: ${Object.keys(specSchema.shape).join(", ")}`,
+      `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; allowed: ${Object.keys(QUICK).join(", ")}`,
     );
   }
   return new ValidationError(path, issue.message);
@@ -122,7 +188,7 @@ export function encodePayload(payload: unknown, field: string): string {
   return json;
 }
 
-function parseRunAt(spec: z.infer<typeof specSchema>, now: number, field: string): number {
+function parseRunAt(spec: CheckedSpec, now: number, field: string): number {
   if (spec.runAt !== undefined && spec.delay !== undefined) {
     throw new ValidationError(field, "give runAt or delay, not both");
   }
@@ -154,9 +220,7 @@ export function prepareJobs(specs: readonly unknown[], now = Date.now()): NewJob
     if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
       throw new ValidationError(field, "a job spec must be an object with at least a kind");
     }
-    const parsed = specSchema.safeParse(raw);
-    if (!parsed.success) throw zodToValidation(parsed.error, field);
-    const spec = parsed.data;
+    const spec = checkSpec(raw as Record<string, unknown>, field);
     const id = newJobId(now);
     if (spec.ref !== undefined) {
       if (refs.has(spec.ref)) throw new ValidationError(`${field}.ref`, `ref ${JSON.stringify(spec.ref)} is used twice`);

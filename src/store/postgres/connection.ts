@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
+import type pg from "pg";
 import { StoreUnavailableError, ValidationError } from "../../core/errors.js";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
@@ -12,10 +13,21 @@ export interface PgLocation {
   schema: string;
 }
 
+let driver: typeof pg | null = null;
+
+/**
+ * The pg driver, loaded the first time a PostgreSQL store is opened: a command run on SQLite
+ * (say `runway add` in a shell loop) does not pay for loading it.
+ */
+export function loadPg(): typeof pg {
+  driver ??= createRequire(import.meta.url)("pg") as typeof pg;
+  return driver;
+}
+
 // int8 columns (times, tokens) come back as numbers: every value runway stores fits in 2^53.
 const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
-    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    oid === 20 ? (v: string) => Number(v) : loadPg().types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
 /** Reads a postgres:// URL; `?schema=` names the schema (default runway). */

@@ -1,4 +1,5 @@
-import pg from "pg";
+import type pg from "pg";
+import { loadPg } from "./connection.js";
 
 /**
  * Wake-ups for PostgreSQL: one connection per store LISTENs on the schema's channel, and every
@@ -69,7 +70,7 @@ export class PgListener {
 
   private async connect(): Promise<void> {
     if (this.closed || this.listeners.size === 0 || this.client) return;
-    const client = new pg.Client(this.config);
+    const client = new (loadPg().Client)(this.config);
     client.on("notification", () => this.schedule());
     client.on("error", () => this.lost(client, "the listening connection failed"));
     client.on("end", () => this.lost(client, "the listening connection closed"));
