@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import { setTimeout as delay } from "node:timers/promises";
 
@@ -58,19 +59,46 @@ async function readState(pid: string): Promise<{ state: string; pgrp: number } |
   }
 }
 
-function parseStat(text: string): { state: string; pgrp: number } | null {
+interface ProcStat {
+  state: string;
+  pgrp: number;
+  /** Clock ticks after boot at which the process started: with the pid, names one process. */
+  startTime: number;
+}
+
+function parseStat(text: string): ProcStat | null {
   // The command name is in parentheses and may itself contain spaces and parentheses.
   const close = text.lastIndexOf(")");
   if (close < 0) return null;
+  // From field 3 (state) on; the start time is field 22.
   const fields = text.slice(close + 2).split(" ");
-  return { state: fields[0] ?? "", pgrp: Number(fields[2]) };
+  return { state: fields[0] ?? "", pgrp: Number(fields[2]), startTime: Number(fields[19]) };
+}
+
+/**
+ * /proc/<pid>/stat, or null when there is no such process (or no /proc). Synchronous so that it
+ * can be read right after a spawn, before the event loop has had a chance to reap the child.
+ */
+export function procStat(pid: number): ProcStat | null {
+  try {
+    return parseStat(readFileSync(`/proc/${pid}/stat`, "latin1"));
+  } catch {
+    return null;
+  }
 }
 
 /**
  * SIGTERM to the whole group, then SIGKILL once `graceMs` has passed with the leader or any
  * other member still alive. Resolves when all are gone, or when waiting longer is pointless.
+ * `stillOurs` is asked before the SIGKILL, for a caller that is not the group's parent and so
+ * cannot rule out that the group ended and its pgid was reused during the grace.
  */
-export async function stopGroup(pgid: number, leaderExited: () => boolean, graceMs: number): Promise<void> {
+export async function stopGroup(
+  pgid: number,
+  leaderExited: () => boolean,
+  graceMs: number,
+  stillOurs: () => boolean = () => true,
+): Promise<void> {
   const gone = async () => leaderExited() && !(await groupAlive(pgid));
   signalGroup(pgid, "SIGTERM");
   const graceEnds = Date.now() + graceMs;
@@ -78,7 +106,7 @@ export async function stopGroup(pgid: number, leaderExited: () => boolean, grace
     if (await gone()) return;
     await delay(Math.min(POLL_MS, Math.max(1, graceEnds - Date.now())));
   }
-  if (await gone()) return;
+  if ((await gone()) || !stillOurs()) return;
   signalGroup(pgid, "SIGKILL");
   const giveUp = Date.now() + AFTER_KILL_MS;
   while (Date.now() < giveUp) {

@@ -7,6 +7,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Job } from "../core/job.js";
 import { type Handler, type JobContext, PermanentFailure } from "../runtime/worker.js";
 import { LineSplitter } from "./lines.js";
+import { trackGroup } from "./orphans.js";
 import { groupAlive, stopGroup } from "./process-group.js";
 
 /** What a shell job carries: captured at submit. */
@@ -240,6 +241,12 @@ async function runShell(
     // Only kill() reports here, and signals go to the group through process.kill instead.
   });
   const pid = child.pid!;
+  // Only ticks and microtasks have run since the spawn, so the leader cannot have been reaped yet
+  // and its start time is still there to read.
+  const tracked = trackGroup({ home: o.home, jobId: job.id, attempt: ctx.attempt, pid, graceMs: o.killGraceMs });
+  void tracked.written.then((err) => {
+    if (err) emitLine(`runway: could not record the running process group: ${err.message}`);
+  });
   const t0 = performance.now();
 
   let abortReason: string | null = null;
@@ -260,6 +267,7 @@ async function runShell(
     const durationMs = Math.round(performance.now() - t0);
     // What the process left running in its group (`cmd &`) ends with it, not after the job.
     if (stopping || (exit !== null && (await groupAlive(pid)))) await stop();
+    await tracked.release();
 
     const drained = await Promise.race([pipesClosed.then(() => true), delay(DRAIN_MS, false)]);
     if (!drained) for (const p of pipes) p.destroy();
@@ -278,6 +286,7 @@ async function runShell(
     throw fail(last ? `${what}: ${last}` : what, details);
   } finally {
     ctx.signal.removeEventListener("abort", onAbort);
+    await tracked.release();
   }
 }
 

@@ -130,6 +130,46 @@ describe("runway CLI", () => {
     expect(added[1]).toMatchObject({ name: "test", status: "blocked", maxAttempts: 3, dependsOn: [added[0].id] });
   });
 
+  it("a worker killed with kill -9 mid-job: its process group dies with it, and the job runs again after a restart", async () => {
+    const db = join(tmp.dir, `kill-${++dbSeq}.db`);
+    const runway = cli(db);
+    const dir = join(tmp.dir, `kill-${dbSeq}`);
+    const { mkdirSync, existsSync, readFileSync } = await import("node:fs");
+    mkdirSync(dir);
+    const jobId = id(
+      await runway("add", "--shell", `if [ -f ${dir}/marker ]; then echo second run; else touch ${dir}/marker; sh -c 'echo $$ > ${dir}/pids; sleep 60' & wait; fi`),
+    );
+    const { spawn } = await import("node:child_process");
+    const worker = spawn(process.execPath, [BIN, "worker", "--lease", "1s"], {
+      env: { ...process.env, RUNWAY_HOME: join(tmp.dir, "home"), RUNWAY_DB: db },
+      stdio: "ignore",
+    });
+    const deadline = Date.now() + 10_000;
+    while (!existsSync(join(dir, "pids")) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const pid = Number(readFileSync(join(dir, "pids"), "utf8").trim());
+    worker.kill("SIGKILL");
+    await new Promise((r) => worker.once("exit", r));
+    // The job's processes go with the worker (a zombie waiting for init counts as gone).
+    const gone = () => {
+      try {
+        process.kill(pid, 0);
+        return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? true;
+      } catch {
+        return true;
+      }
+    };
+    const until = Date.now() + 3000;
+    while (!gone() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(gone()).toBe(true);
+    // A new worker takes the job over once its lease has run out, and runs it to the end.
+    const again = await runway("worker", "--until-empty", "--lease", "1s");
+    expect(again.code).toBe(0);
+    const show = JSON.parse((await runway("show", jobId, "--json")).stdout);
+    expect(show.status).toBe("completed");
+    expect(show.attemptsLog.map((a: { outcome: string }) => a.outcome)).toEqual(["lost", "completed"]);
+    expect((await runway("logs", jobId)).stdout).toContain("second run");
+  });
+
   it("says what is wrong in one line, with exit 2 for bad input and 1 for a failed operation", async () => {
     const runway = freshCli();
     const cases: [string[], number, RegExp][] = [

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import type { Command } from "commander";
+import { parseDuration } from "../../core/duration.js";
+import { reapOrphans } from "../../executors/orphans.js";
 import { shellHandler } from "../../executors/shell.js";
 import type { Runway } from "../../runtime/runway.js";
 import { commandText, home, openRunway, parseIntOption } from "../context.js";
@@ -11,6 +13,7 @@ interface WorkerOptions {
   untilEmpty?: boolean;
   onDrain?: string;
   onFailure?: string;
+  lease?: string;
 }
 
 /** One line per event: words on a terminal, JSON (one object per line) for a log collector. */
@@ -45,6 +48,7 @@ export function registerWorker(program: Command): void {
     .option("--until-empty", "exit once every queue served has nothing left to run (0 if nothing failed, else 1)")
     .option("--on-drain <command>", "run this shell command when a queue drains (RUNWAY_QUEUE set)")
     .option("--on-failure <command>", "run this shell command when a job fails for good (RUNWAY_JOB_ID, RUNWAY_JOB_ERROR, … set)")
+    .option("--lease <duration>", "how long a job stays claimed without a heartbeat before another worker may take it over (default 30s)")
     .addHelpText(
       "after",
       `
@@ -57,6 +61,9 @@ SIGINT or SIGTERM stops it gracefully (running jobs get 10 s to finish, then go 
 queue); a second signal stops it at once.`,
     )
     .action(async (opts: WorkerOptions) => {
+      const leaseMs = opts.lease === undefined ? undefined : parseDuration(opts.lease, "lease");
+      // Process groups left running by a worker of this machine that was killed outright.
+      const { killed } = await reapOrphans(home());
       const rw = openRunway(program);
       const say = reporter(!!process.stdout.isTTY);
       let failures = 0;
@@ -83,8 +90,10 @@ queue); a second signal stops it at once.`,
         ...(opts.queue ? { queues: opts.queue } : {}),
         concurrency: Math.max(1, opts.concurrency),
         prefetch: opts.prefetch,
+        ...(leaseMs !== undefined ? { leaseMs, reaperIntervalMs: Math.max(100, Math.min(5000, Math.floor(leaseMs / 2))) } : {}),
         handleSignals: true,
       });
+      if (killed > 0) say("warning", { killed }, `stopped ${killed} process group${killed === 1 ? "" : "s"} left running by a worker that was killed`);
       say("ready", { workerId: worker.id, db: rw.store.location }, `worker ${worker.id} on ${rw.store.location}`);
       const stopped = new Promise<void>((resolve) => {
         const check = async () => {
