@@ -14,3 +14,4 @@ export type { Store, QueueStats, MoveTarget, JobListParams, ClaimedJob, Finish, 
 export { openStore, resolveDbLocation, runwayHome } from "./store/open-store.js";
 export { SqliteStore, type SqliteStoreOptions } from "./store/sqlite/sqlite-store.js";
 export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js";
+export type { CronSpec, CronSchedule } from "./core/cron.js";

@@ -1,3 +1,4 @@
+import type { CronSchedule, CronSpec } from "../core/cron.js";
 import { parseDuration } from "../core/duration.js";
 import { ValidationError } from "../core/errors.js";
 import type { Attempt, EscalationRule, Job, QueueInfo } from "../core/job.js";
@@ -173,6 +174,23 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
     };
     if (full.queue) assertName(full.queue, "queue");
     return this.store.escalationSet({ rule: full });
+  }
+
+  /**
+   * Adds a job of `kind` with `payload` at each tick of `pattern` (cron syntax; six fields for
+   * seconds), read in `timezone` (default this process's). Setting a name again replaces that
+   * schedule. Workers fire the ticks, each exactly once however many run; ticks missed while no
+   * worker ran fire once, not one by one.
+   */
+  cron(schedule: CronSpec): Promise<CronSchedule> {
+    return this.store.cronSet({ schedule });
+  }
+  crons(): Promise<CronSchedule[]> {
+    return this.store.cronList();
+  }
+  /** false: there was no schedule of that name. */
+  uncron(name: string): Promise<boolean> {
+    return this.store.cronRemove({ name });
   }
 
   /** Stops this process's workers (gracefully, as `worker.stop()`) and closes the store. */

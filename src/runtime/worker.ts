@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { formatDuration } from "../core/duration.js";
+import { StoreUnavailableError } from "../core/errors.js";
 import type { Job, Json } from "../core/job.js";
 import type { ClaimedJob, ClaimResult, Finish, FinishOutcome, LeaseStatus, LogLine, Store } from "../store/store.js";
 import type { TypedEmitter } from "./events.js";
@@ -114,6 +115,9 @@ export class Worker {
   private stopPromise: Promise<void> | null = null;
   private forceStop: (() => void) | null = null;
   private signalHandler: ((sig: NodeJS.Signals) => void) | null = null;
+  private cronTimer: NodeJS.Timeout | null = null;
+  private cronRun: Promise<void> | null = null;
+  private cronFailing = false;
 
   constructor(
     private readonly store: Store,
@@ -147,6 +151,7 @@ export class Worker {
     this.timers.push(setInterval(() => this.kick(), 1000));
     if (this.opts.handleSignals) this.installSignals();
     void this.reap();
+    this.cronRun = this.fireCron();
     this.kick();
     return this;
   }
@@ -168,6 +173,7 @@ export class Worker {
   private async shutdown(graceMs: number): Promise<void> {
     this.unwatch?.();
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    if (this.cronTimer) clearTimeout(this.cronTimer);
     // Claimed but never started: back to their queues at once.
     for (const c of this.buffer.splice(0)) this.finishUnstarted(c, "released");
     const forced = new Promise<void>((resolve) => (this.forceStop = resolve));
@@ -191,6 +197,8 @@ export class Worker {
       }
     }
     await this.flushLogs();
+    // A fire in flight may still be writing; the store must not close under it.
+    await this.cronRun;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (this.abortCheckTimer) clearTimeout(this.abortCheckTimer);
@@ -613,6 +621,34 @@ export class Worker {
     } catch (err) {
       this.events.emit("warning", { message: `heartbeat failed: ${(err as Error).message}`, error: err });
     }
+  }
+
+  /** Every worker fires due cron ticks; the store makes sure each tick is fired by one of them only. */
+  private async fireCron(): Promise<void> {
+    this.cronTimer = null;
+    if (this.state !== "running") return;
+    try {
+      const jobs = await this.store.cronFire({});
+      this.cronFailing = false;
+      for (const job of jobs) {
+        this.markActive(job.queue);
+        this.events.emit("added", { job });
+      }
+      // The claim loop may be asleep until a scheduled job falls due; these jobs are ready now.
+      if (jobs.length > 0) this.kick();
+    } catch (err) {
+      // A store that cannot be reached is already reported by the claim loop.
+      if (!this.cronFailing && !(err instanceof StoreUnavailableError)) {
+        this.events.emit("warning", { message: `cron: ${(err as Error).message}`, error: err });
+      }
+      this.cronFailing = true;
+    }
+    if (this.state !== "running") return;
+    // Ticks fall on whole seconds: looking just after each second turns fires a tick within
+    // milliseconds of its time instead of up to a second late.
+    this.cronTimer = setTimeout(() => {
+      this.cronRun = this.fireCron();
+    }, 1005 - (Date.now() % 1000));
   }
 
   private async reap(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState } from "../core/job.js";
+import type { CronSchedule } from "../core/cron.js";
 import { priorityFromRank } from "../core/priority.js";
 
 export interface JobRow {
@@ -121,6 +122,32 @@ export function toRule(r: RuleRow): EscalationRule {
     after: r.after,
     toQueue: r.to_queue,
     toKind: r.to_kind,
+  };
+}
+
+export interface CronRow {
+  name: string;
+  pattern: string;
+  timezone: string;
+  queue: string;
+  kind: string;
+  payload: string;
+  priority: number;
+  next_at: number | null;
+  created_at: number;
+}
+
+export function toCron(r: CronRow): CronSchedule {
+  return {
+    name: r.name,
+    pattern: r.pattern,
+    timezone: r.timezone,
+    queue: r.queue,
+    kind: r.kind,
+    payload: JSON.parse(r.payload),
+    priority: priorityFromRank(r.priority),
+    nextAt: r.next_at,
+    createdAt: r.created_at,
   };
 }
 

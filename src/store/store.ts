@@ -4,6 +4,7 @@
  * the same surface and passes the same conformance suite. A store owns its connections and
  * transactions; callers never see SQL.
  */
+import type { CronSchedule, CronSpec } from "../core/cron.js";
 import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState } from "../core/job.js";
 import type { NewJob } from "../core/spec.js";
 
@@ -174,4 +175,16 @@ export interface Store {
   escalationSet(params: { rule: EscalationRule }): Promise<void>;
   escalationList(): Promise<EscalationRule[]>;
   escalationRemove(params: { queue: string | null; kind: string | null }): Promise<boolean>;
+
+  /** Creates or replaces the schedule of that name; its next tick is the first after `now`. */
+  cronSet(params: { schedule: CronSpec; now?: number }): Promise<CronSchedule>;
+  cronList(): Promise<CronSchedule[]>;
+  /** false: there was no schedule of that name. */
+  cronRemove(params: { name: string }): Promise<boolean>;
+  /**
+   * Fires every schedule whose next tick is due: one job each, keyed by the tick, and the next
+   * tick moved past `now`, in one transaction. Concurrent callers never fire the same tick
+   * twice. Returns the jobs it added.
+   */
+  cronFire(params: { now?: number }): Promise<Job[]>;
 }

@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import { ConflictError, NotFoundError, RunwayError, ValidationError } from "../../core/errors.js";
 import {
   type Attempt,
@@ -10,12 +10,26 @@ import {
   type QueueInfo,
   type QueueState,
 } from "../../core/job.js";
+import { type CronSchedule, type CronSpec, cronJob, followingTick, prepareCron } from "../../core/cron.js";
 import { jobFromNew } from "../../core/job-from-new.js";
 import { nextPosition } from "../../core/position.js";
 import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spec.js";
 import { percentile } from "../../core/stats.js";
 import { decideFailure, matchEscalation, readyStatus } from "../../core/transitions.js";
-import { type AttemptRow, JOB_COLUMNS, type JobRow, type QueueRow, type RuleRow, toAttempt, toJob, toJobRaw, toQueue, toRule } from "../rows.js";
+import {
+  type AttemptRow,
+  type CronRow,
+  JOB_COLUMNS,
+  type JobRow,
+  type QueueRow,
+  type RuleRow,
+  toAttempt,
+  toCron,
+  toJob,
+  toJobRaw,
+  toQueue,
+  toRule,
+} from "../rows.js";
 import {
   ACTIVE_SQL,
   LOST_ERROR,
@@ -44,7 +58,7 @@ import type {
   Store,
   StoredLogLine,
 } from "../store.js";
-import { type PgLocation, explainPgError, isTransient, migrate, parsePgUrl } from "./connection.js";
+import { type PgLocation, explainPgError, isTransient, loadPg, migrate, parsePgUrl } from "./connection.js";
 import { PgListener } from "./listener.js";
 
 export interface PostgresStoreOptions {
@@ -96,7 +110,7 @@ export class PostgresStore implements Store {
     this.s = `"${this.schema}"`;
     this.channel = `runway_${this.schema}`;
     this.warn = opts.onWarning ?? ((m) => process.emitWarning(m, "RunwayWarning"));
-    this.pool = new pg.Pool({
+    this.pool = new (loadPg().Pool)({
       ...this.where.config,
       max: opts.poolSize ?? 10,
       // runway's statements are prepared once per connection; planning them afresh on every run
@@ -1430,5 +1444,71 @@ export class PostgresStore implements Store {
         ((await c.query(`DELETE FROM ${this.t("escalation_rules")} WHERE queue = $1 AND kind = $2`, [params.queue ?? "", params.kind ?? ""])).rowCount ?? 0) > 0,
       { notify: false },
     );
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Cron schedules
+
+  async cronSet(params: { schedule: CronSpec; now?: number }): Promise<CronSchedule> {
+    const now = params.now ?? Date.now();
+    const c = prepareCron(params.schedule, now);
+    const rows = await this.exec<CronRow>(
+      `INSERT INTO ${this.t("cron_schedules")} (name, pattern, timezone, queue, kind, payload, priority, next_at, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (name) DO UPDATE SET pattern = excluded.pattern, timezone = excluded.timezone, queue = excluded.queue,
+         kind = excluded.kind, payload = excluded.payload, priority = excluded.priority, next_at = excluded.next_at
+       RETURNING *`,
+      [c.name, c.pattern, c.timezone, c.queue, c.kind, c.payloadJson, c.priority, c.nextAt, now],
+    );
+    return toCron(rows[0]!);
+  }
+
+  async cronList(): Promise<CronSchedule[]> {
+    return (await this.exec<CronRow>(`SELECT * FROM ${this.t("cron_schedules")} ORDER BY name`)).map(toCron);
+  }
+
+  async cronRemove(params: { name: string }): Promise<boolean> {
+    return (await this.exec<{ name: string }>(`DELETE FROM ${this.t("cron_schedules")} WHERE name = $1 RETURNING name`, [params.name])).length > 0;
+  }
+
+  async cronFire(params: { now?: number }): Promise<Job[]> {
+    const now = params.now ?? Date.now();
+    // Every worker asks every second and most of the time nothing is due: one read, no transaction.
+    const probe = await this.exec<{ due: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM ${this.t("cron_schedules")} WHERE next_at <= $1) AS due`,
+      [now],
+      "cron-due",
+    );
+    if (!probe[0]?.due) return [];
+    const added = await this.tx(
+      async (c, wake) => {
+        // A row another transaction is firing is skipped; one it has fired is re-read after its
+        // commit, no longer due. Either way each tick is taken by one transaction only.
+        const due = await this.q<CronRow>(
+          c,
+          `SELECT * FROM ${this.t("cron_schedules")} WHERE next_at <= $1 ORDER BY next_at, name FOR UPDATE SKIP LOCKED`,
+          [now],
+        );
+        if (due.length === 0) return [];
+        // Guarded on the tick read: a tick is fired only by the transaction that moves next_at off it.
+        const moved = new Set(
+          (
+            await this.q<{ name: string }>(
+              c,
+              `UPDATE ${this.t("cron_schedules")} s SET next_at = v.next FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS v(name, tick, next)
+               WHERE s.name = v.name AND s.next_at = v.tick RETURNING s.name`,
+              [due.map((s) => s.name), due.map((s) => s.next_at), due.map((s) => followingTick(s, now))],
+            )
+          ).map((r) => r.name),
+        );
+        const jobs = due.filter((s) => moved.has(s.name)).map((s) => cronJob({ ...s, payloadJson: s.payload }, s.next_at!, now));
+        if (jobs.length === 0) return [];
+        const results = await this.addInTransaction(c, jobs, now);
+        if (results.some((r) => r.created)) wake();
+        return results;
+      },
+      { notify: "ask" },
+    );
+    return added.filter((r) => r.created).map((r) => r.job);
   }
 }

@@ -12,6 +12,7 @@ import {
   type QueueInfo,
   type QueueState,
 } from "../../core/job.js";
+import { type CronSchedule, type CronSpec, cronJob, followingTick, prepareCron } from "../../core/cron.js";
 import { jobFromNew } from "../../core/job-from-new.js";
 import { nextPosition } from "../../core/position.js";
 import { type NewJob, assertName, encodePayload, newJobId } from "../../core/spec.js";
@@ -50,11 +51,13 @@ import { type Durability, migrate, openConnection } from "./connection.js";
 import { startCheckpointer } from "./checkpointer.js";
 import {
   type AttemptRow,
+  type CronRow,
   JOB_COLUMNS,
   type JobRow,
   type QueueRow,
   type RuleRow,
   toAttempt,
+  toCron,
   toJob,
   toJobRaw,
   toQueue,
@@ -92,6 +95,8 @@ export class SqliteStore implements Store {
   private roundRobin = 0;
   private closed = false;
   private stopCheckpointer: () => Promise<void> = async () => {};
+  private checkpointKey: string | null = null;
+  private checkpointing = false;
   // Made once: better-sqlite3 builds a new wrapper each time transaction() is called.
   private readonly runInTransaction: Database.Transaction<(fn: () => unknown) => unknown>;
   /** Queues known to exist; queues are never deleted, so this only saves a statement per add. */
@@ -108,10 +113,19 @@ export class SqliteStore implements Store {
     this.runInTransaction = this.db.transaction((fn: () => unknown) => fn());
     const key = this.location === ":memory:" ? `:memory:${Math.random()}` : realpathSync(this.location);
     this.feed = new ChangeFeed(this.db, key, opts.pollIntervalMs ?? 50);
-    if (this.location !== ":memory:") {
-      this.db.pragma("wal_autocheckpoint = 10000");
-      this.stopCheckpointer = startCheckpointer(key);
-    }
+    this.checkpointKey = this.location === ":memory:" ? null : key;
+  }
+
+  /**
+   * A long-lived process (one that watches for work) checkpoints from a thread of its own; a
+   * one-shot command does not start one and leaves checkpoints to SQLite, which also runs one
+   * when the last connection closes.
+   */
+  private startCheckpoints(): void {
+    if (this.checkpointKey === null || this.checkpointing) return;
+    this.checkpointing = true;
+    this.db.pragma("wal_autocheckpoint = 10000");
+    this.stopCheckpointer = startCheckpointer(this.checkpointKey);
   }
 
   async close(): Promise<void> {
@@ -123,6 +137,7 @@ export class SqliteStore implements Store {
   }
 
   watch(onChange: () => void): () => void {
+    this.startCheckpoints();
     return this.feed.subscribe(onChange);
   }
 
@@ -195,61 +210,62 @@ export class SqliteStore implements Store {
       throw new ValidationError("client", "adding inside your own transaction needs the PostgreSQL store; with SQLite, leave client out");
     }
     const now = params.now ?? Date.now();
-    const jobs = params.jobs;
-    return this.write(() => {
-      for (const q of new Set(jobs.map((j) => j.queue))) this.ensureQueue(q, now);
-      // Positions in input order, so a batch keeps its own FIFO order.
-      const positions = jobs.map(() => nextPosition(now));
-      const results: AddResult[] = new Array(jobs.length);
-      const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
-      // Plain jobs (no key, no dependencies) cannot clash or wait: a positional insert each, nothing read back.
-      const plain: number[] = [];
-      const rest: NewJob[] = [];
-      jobs.forEach((j, i) => (j.key === null && j.dependsOn.length === 0 ? plain.push(i) : rest.push(j)));
-      if (plain.length > 0) {
-        const rows = plain.map((i) => {
-          const j = jobs[i]!;
-          const status = j.runAt > now ? "scheduled" : "queued";
-          statusOf.set(j.id, { status, skippedBy: null });
-          results[i] = { job: jobFromNew(j, { status, position: positions[i]!, now, dependsOn: [], reason: null }), created: true };
-          return [j.id, j.queue, j.kind, j.payloadJson, status, j.priority, positions[i], j.name, JSON.stringify(j.labels), "[]",
-            j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs, null, j.runAt, null, null, j.escalatedFrom, now, null];
-        });
-        const ins = this.stmt(INSERT_POSITIONAL_SQL);
-        for (const r of rows) ins.run(r);
+    return this.write(() => this.addInTransaction(params.jobs, now));
+  }
+
+  private addInTransaction(jobs: NewJob[], now: number): AddResult[] {
+    for (const q of new Set(jobs.map((j) => j.queue))) this.ensureQueue(q, now);
+    // Positions in input order, so a batch keeps its own FIFO order.
+    const positions = jobs.map(() => nextPosition(now));
+    const results: AddResult[] = new Array(jobs.length);
+    const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
+    // Plain jobs (no key, no dependencies) cannot clash or wait: a positional insert each, nothing read back.
+    const plain: number[] = [];
+    const rest: NewJob[] = [];
+    jobs.forEach((j, i) => (j.key === null && j.dependsOn.length === 0 ? plain.push(i) : rest.push(j)));
+    if (plain.length > 0) {
+      const rows = plain.map((i) => {
+        const j = jobs[i]!;
+        const status = j.runAt > now ? "scheduled" : "queued";
+        statusOf.set(j.id, { status, skippedBy: null });
+        results[i] = { job: jobFromNew(j, { status, position: positions[i]!, now, dependsOn: [], reason: null }), created: true };
+        return [j.id, j.queue, j.kind, j.payloadJson, status, j.priority, positions[i], j.name, JSON.stringify(j.labels), "[]",
+          j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs, null, j.runAt, null, null, j.escalatedFrom, now, null];
+      });
+      const ins = this.stmt(INSERT_POSITIONAL_SQL);
+      for (const r of rows) ins.run(r);
+    }
+    if (rest.length === 0) return results;
+    const index = new Map(jobs.map((j, i) => [j.id, i]));
+    const stored = storedDependencies(jobs);
+    if (stored.length > 0) {
+      const rows = this.stmt("SELECT id, status, skipped_by FROM jobs WHERE id IN (SELECT value FROM json_each(?))").all(
+        JSON.stringify(stored),
+      ) as { id: string; status: JobStatus; skipped_by: string | null }[];
+      for (const r of rows) statusOf.set(r.id, { status: r.status, skippedBy: r.skipped_by });
+    }
+    // A job of the batch deduplicated onto an existing one: dependents follow the existing one.
+    const alias = new Map<string, string>();
+    for (const k of topologicalOrder(rest)) {
+      const job = rest[k]!;
+      const i = index.get(job.id)!;
+      const deps = job.dependsOn.map((d) => alias.get(d) ?? d);
+      const place = placeDependent({ job, field: jobs.length === 1 ? "job" : `jobs[${i}]`, deps, known: statusOf, now });
+      const row = newJobRow(job, { ...place, position: positions[i]!, deps, now });
+      if (!this.insertJob(row)) {
+        const existing = this.stmt(
+          `SELECT * FROM jobs WHERE queue = ? AND unique_key = ? AND status IN ${ACTIVE_SQL}`,
+        ).get(job.queue, job.key) as JobRow;
+        alias.set(job.id, existing.id);
+        statusOf.set(existing.id, { status: existing.status, skippedBy: existing.skipped_by });
+        results[i] = { job: toJob(existing), created: false };
+        continue;
       }
-      if (rest.length === 0) return results;
-      const index = new Map(jobs.map((j, i) => [j.id, i]));
-      const stored = storedDependencies(jobs);
-      if (stored.length > 0) {
-        const rows = this.stmt("SELECT id, status, skipped_by FROM jobs WHERE id IN (SELECT value FROM json_each(?))").all(
-          JSON.stringify(stored),
-        ) as { id: string; status: JobStatus; skipped_by: string | null }[];
-        for (const r of rows) statusOf.set(r.id, { status: r.status, skippedBy: r.skipped_by });
-      }
-      // A job of the batch deduplicated onto an existing one: dependents follow the existing one.
-      const alias = new Map<string, string>();
-      for (const k of topologicalOrder(rest)) {
-        const job = rest[k]!;
-        const i = index.get(job.id)!;
-        const deps = job.dependsOn.map((d) => alias.get(d) ?? d);
-        const place = placeDependent({ job, field: jobs.length === 1 ? "job" : `jobs[${i}]`, deps, known: statusOf, now });
-        const row = newJobRow(job, { ...place, position: positions[i]!, deps, now });
-        if (!this.insertJob(row)) {
-          const existing = this.stmt(
-            `SELECT * FROM jobs WHERE queue = ? AND unique_key = ? AND status IN ${ACTIVE_SQL}`,
-          ).get(job.queue, job.key) as JobRow;
-          alias.set(job.id, existing.id);
-          statusOf.set(existing.id, { status: existing.status, skippedBy: existing.skipped_by });
-          results[i] = { job: toJob(existing), created: false };
-          continue;
-        }
-        for (const d of deps) this.stmt("INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)").run(job.id, d);
-        statusOf.set(job.id, { status: place.status, skippedBy: place.root });
-        results[i] = { job: jobFromNew(job, { status: place.status, position: positions[i]!, now, dependsOn: deps, reason: place.reason }), created: true };
-      }
-      return results;
-    });
+      for (const d of deps) this.stmt("INSERT OR IGNORE INTO job_deps (job_id, depends_on) VALUES (?, ?)").run(job.id, d);
+      statusOf.set(job.id, { status: place.status, skippedBy: place.root });
+      results[i] = { job: jobFromNew(job, { status: place.status, position: positions[i]!, now, dependsOn: deps, reason: place.reason }), created: true };
+    }
+    return results;
   }
 
   /** Inserts a job row; false when its unique key is already held by an active job. */
@@ -1108,5 +1124,57 @@ export class SqliteStore implements Store {
       () => this.stmt("DELETE FROM escalation_rules WHERE queue = ? AND kind = ?").run(params.queue ?? "", params.kind ?? "").changes > 0,
       false,
     );
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Cron schedules
+
+  async cronSet(params: { schedule: CronSpec; now?: number }): Promise<CronSchedule> {
+    const now = params.now ?? Date.now();
+    const c = prepareCron(params.schedule, now);
+    const row = this.write(
+      () =>
+        this.stmt(
+          `INSERT INTO cron_schedules (name, pattern, timezone, queue, kind, payload, priority, next_at, created_at)
+           VALUES (@name, @pattern, @timezone, @queue, @kind, @payload, @priority, @next_at, @now)
+           ON CONFLICT (name) DO UPDATE SET pattern = excluded.pattern, timezone = excluded.timezone, queue = excluded.queue,
+             kind = excluded.kind, payload = excluded.payload, priority = excluded.priority, next_at = excluded.next_at
+           RETURNING *`,
+        ).get({
+          name: c.name, pattern: c.pattern, timezone: c.timezone, queue: c.queue, kind: c.kind,
+          payload: c.payloadJson, priority: c.priority, next_at: c.nextAt, now,
+        }) as CronRow,
+      false,
+    );
+    return toCron(row);
+  }
+
+  async cronList(): Promise<CronSchedule[]> {
+    return (this.stmt("SELECT * FROM cron_schedules ORDER BY name").all() as CronRow[]).map(toCron);
+  }
+
+  async cronRemove(params: { name: string }): Promise<boolean> {
+    return this.write(() => this.stmt("DELETE FROM cron_schedules WHERE name = ?").run(params.name).changes > 0, false);
+  }
+
+  async cronFire(params: { now?: number }): Promise<Job[]> {
+    const now = params.now ?? Date.now();
+    const dueSql = "SELECT * FROM cron_schedules WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, name";
+    // Most calls find nothing due: a read, so the write lock is taken only when there is a tick to fire.
+    if (this.stmt(`${dueSql} LIMIT 1`).get(now) === undefined) return [];
+    const added = this.write(() => {
+      // Under the write lock another process's fire has either committed (and moved next_at on,
+      // so the row is no longer due here) or not started: a tick is seen as due by one of them only.
+      const due = this.stmt(dueSql).all(now) as CronRow[];
+      const jobs: NewJob[] = [];
+      for (const s of due) {
+        const moved = this.stmt("UPDATE cron_schedules SET next_at = ? WHERE name = ? AND next_at = ?").run(followingTick(s, now), s.name, s.next_at);
+        if (moved.changes > 0) jobs.push(cronJob({ ...s, payloadJson: s.payload }, s.next_at!, now));
+      }
+      return this.addInTransaction(jobs, now);
+    }, false);
+    const jobs = added.filter((r) => r.created).map((r) => r.job);
+    if (jobs.length > 0) this.feed.notify();
+    return jobs;
   }
 }
