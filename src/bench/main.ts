@@ -10,24 +10,29 @@ import { PG_WORKLOAD_IDS, type PgSizes, type PgTable, runPgTable } from "./pg-be
 import { pgJsonRecords, renderPgTable } from "./pg-report.js";
 import { type Figure, type FigureDef, type RunConfig, jsonRecords, renderHeader, renderTable } from "./report.js";
 import { RUNWAY_PREFETCH, RunwaySide, sqliteTarget } from "./runway-side.js";
-import { PG_SIDES, type PgSideName, SQLITE_SIDES, type Side, type SideName, type SqliteSideName } from "./side.js";
+import { SHELL_SIDES, SHELL_WORKLOAD_ID, type ShellSideName, type ShellTable, runShellTable } from "./shell-bench.js";
+import { renderShellTable, shellJsonRecords } from "./shell-report.js";
+import { PG_SIDES, type PgSideName, SQLITE_SIDES, type Side, type SqliteSideName } from "./side.js";
 import { quantile } from "./stats.js";
 
 const USAGE = `usage: npm run bench -- [options]
 
-  --quick              smaller workloads, one run each (about a minute)
+  --quick              smaller workloads, one run each (a minute or two)
   --json               one JSON object per line (environment first, then each figure)
   --runs <n>           runs per figure (default 3, --quick 1); the median is reported
   --only <ids>         comma-separated workloads: single-add, bulk-add, drain-10, drain-100, latency
-                       (SQLite table), drain-24 (PostgreSQL table)
+                       (SQLite table), drain-24 (PostgreSQL table), shell (shell-jobs table)
   --side <names>       comma-separated sides (default all): runway, bullmq (SQLite table);
                        runway-pg, graphile, pgboss (PostgreSQL table; graphile brings its
-                       defaults rows, graphile-default runs those alone)
+                       defaults rows, graphile-default runs those alone); runway-shell, tsp
+                       (shell-jobs table)
   --durability <d>     runway durability on SQLite: normal (default) or full
 
 Redis: BENCH_REDIS_HOST (127.0.0.1), BENCH_REDIS_PORT (6379), BENCH_REDIS_DB (15; flushed before every workload).
 PostgreSQL: BENCH_PG_URL (${DEFAULT_PG_URL}); the database is created if missing, and the
   schemas runway, graphile_worker and pgboss in it are dropped and made again for every workload.
+task-spooler: tsp from Debian's task-spooler, installed with apt-get when missing and run as root,
+  else its side is skipped; every run has its own TS_SOCKET, so no one's own tsp queue is touched.
 Temporary SQLite databases go under $TMPDIR (/tmp) and are deleted as the run goes.`;
 
 interface Sizes {
@@ -151,13 +156,13 @@ function positiveInt(text: string, flag: string): number {
   return n;
 }
 
-function sideNamesOf(value: string | undefined): SideName[] {
-  if (value === undefined) return [...SQLITE_SIDES, "runway-pg", "graphile", "pgboss"];
+function sideNamesOf(value: string | undefined): string[] {
+  if (value === undefined) return [...SQLITE_SIDES, "runway-pg", "graphile", "pgboss", ...SHELL_SIDES];
   const names = value.split(",").map((x) => x.trim()).filter(Boolean);
-  const known: readonly string[] = [...SQLITE_SIDES, ...PG_SIDES];
+  const known: readonly string[] = [...SQLITE_SIDES, ...PG_SIDES, ...SHELL_SIDES];
   for (const n of names) if (!known.includes(n)) fail(`--side takes ${known.join(", ")}; got ${JSON.stringify(n)}`);
   if (names.length === 0) fail("--side needs at least one name");
-  return names as SideName[];
+  return names;
 }
 
 async function main(): Promise<void> {
@@ -183,11 +188,17 @@ async function main(): Promise<void> {
   if (durability !== "normal" && durability !== "full") fail(`--durability is normal or full, got ${JSON.stringify(durability)}`);
   const all = workloads(sizes);
   const only = values.only?.split(",").map((x) => x.trim()).filter(Boolean);
-  for (const id of only ?? []) if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id)) fail(`unknown workload ${JSON.stringify(id)}`);
+  for (const id of only ?? []) {
+    if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id) && id !== SHELL_WORKLOAD_ID) fail(`unknown workload ${JSON.stringify(id)}`);
+  }
   const plan = only ? all.filter((w) => only.includes(w.id)) : all;
   const sideNames = sideNamesOf(values.side);
-  const sqliteNames = sideNames.filter((n): n is SqliteSideName => (SQLITE_SIDES as readonly string[]).includes(n));
-  const pgNames = sideNames.filter((n): n is PgSideName => (PG_SIDES as readonly string[]).includes(n));
+  // A table none of whose workloads is selected needs none of its servers: --only shell runs without Redis or PostgreSQL.
+  const sqliteNames = plan.length === 0 ? [] : sideNames.filter((n): n is SqliteSideName => (SQLITE_SIDES as readonly string[]).includes(n));
+  const pgWanted = !only || only.some((id) => PG_WORKLOAD_IDS.includes(id));
+  const pgNames = !pgWanted ? [] : sideNames.filter((n): n is PgSideName => (PG_SIDES as readonly string[]).includes(n));
+  const shellWanted = !only || only.includes(SHELL_WORKLOAD_ID);
+  const shellNames = !shellWanted ? [] : sideNames.filter((n): n is ShellSideName => (SHELL_SIDES as readonly string[]).includes(n));
 
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const dir = mkdtempSync(join(tmpdir(), "runway-bench-"));
@@ -227,6 +238,7 @@ async function main(): Promise<void> {
       bullmq: bySide.get("bullmq") ?? null,
     }));
     const pg: PgTable | null = admin ? await runPgTable({ admin, names: pgNames, sizes: sizes.pg, runs: sizes.runs, only, log }) : null;
+    const shell: ShellTable | null = shellNames.length > 0 ? await runShellTable({ names: shellNames, runs: sizes.runs, log }) : null;
 
     const config: RunConfig = { mode: values.quick ? "quick" : "full", runs: sizes.runs };
     const sqliteNotes = [
@@ -239,12 +251,13 @@ async function main(): Promise<void> {
       "latency: worker and queue concurrency 1, 2 ms idle before each add; performance.now() before the add to the handler's first line.",
     ];
     if (values.json) {
-      const records = [...jsonRecords(env, config, figures), ...(pg ? pgJsonRecords(pg.figures) : [])];
+      const records = [...jsonRecords(env, config, figures), ...(pg ? pgJsonRecords(pg.figures) : []), ...(shell ? shellJsonRecords(shell) : [])];
       process.stdout.write(`${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
     } else {
       const lines = renderHeader(env, config);
       if (figures.length > 0) lines.push("", ...renderTable(env, sqliteNotes, figures));
       if (pg) lines.push("", ...renderPgTable(env, pg.figures, pg.text));
+      if (shell) lines.push("", ...renderShellTable(env, shell));
       process.stdout.write(`${lines.join("\n")}\n`);
     }
   } finally {

@@ -269,7 +269,8 @@ async function runShell(
     if (stopping || (exit !== null && (await groupAlive(pid)))) await stop();
     await tracked.release();
 
-    const drained = await Promise.race([pipesClosed.then(() => true), delay(DRAIN_MS, false)]);
+    // Unreferenced: a timer that lost the race must not hold the process open for a second.
+    const drained = await Promise.race([pipesClosed.then(() => true), delay(DRAIN_MS, false, { ref: false })]);
     if (!drained) for (const p of pipes) p.destroy();
     for (const s of splitters) s.end();
     await closeLog();

@@ -112,6 +112,7 @@ export class Worker {
   private abortCheckTimer: NodeJS.Timeout | null = null;
   /** Outcome batches being written without a claim alongside. */
   private inFlight = 0;
+  private readonly writing = new Set<Promise<void>>();
   private stopPromise: Promise<void> | null = null;
   private forceStop: (() => void) | null = null;
   private signalHandler: ((sig: NodeJS.Signals) => void) | null = null;
@@ -209,7 +210,13 @@ export class Worker {
   private async allDone(): Promise<void> {
     while (this.active.size > 0 || this.pending.length > 0) {
       await Promise.all([...this.active.values()].map((a) => a.done));
+      // Outcomes already on their way are awaited too: waiting on settled promises alone would
+      // spin without ever letting their I/O finish.
+      await Promise.all([...this.writing]);
       await this.flush();
+      if (this.active.size > 0 && this.writing.size === 0 && this.pending.length === 0) {
+        await new Promise((r) => setImmediate(r));
+      }
     }
   }
 
@@ -301,10 +308,12 @@ export class Worker {
             break;
           }
           this.inFlight++;
-          void this.finishBatch(batch).finally(() => {
+          const writing: Promise<void> = this.finishBatch(batch).finally(() => {
             this.inFlight--;
+            this.writing.delete(writing);
             this.kick();
           });
+          this.writing.add(writing);
           continue;
         }
         let claimed: ClaimResult;
@@ -526,7 +535,8 @@ export class Worker {
     }
     if (o.status === "completed") {
       if (!this.events.listenerCount("completed")) return;
-      const job = o.job ?? { ...a.job, status: "completed" as const, result: result ?? null, finishedAt: now, leaseExpiresAt: null };
+      const exitCode = "exitCode" in finish && finish.exitCode !== undefined ? finish.exitCode : a.job.exitCode;
+      const job = o.job ?? { ...a.job, status: "completed" as const, result: result ?? null, exitCode, finishedAt: now, leaseExpiresAt: null };
       this.events.emit("completed", { job, result, durationMs: now - a.startedAt });
       return;
     }

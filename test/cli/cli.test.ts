@@ -170,6 +170,60 @@ describe("runway CLI", () => {
     expect((await runway("logs", jobId)).stdout).toContain("second run");
   });
 
+  it("a timeout ends the whole process tree; hooks run on failure and on drain; the worker logs JSON lines off a terminal", async () => {
+    const runway = freshCli();
+    const dir = join(tmp.dir, `hooks-${dbSeq}`);
+    const { mkdirSync, readFileSync } = await import("node:fs");
+    mkdirSync(dir);
+    const jobId = id(await runway("add", "--timeout", "1s", "--name", "hangs", "--shell", `sh -c 'echo $$ > ${dir}/child; sleep 60' & echo $! > ${dir}/bg; wait`));
+    const worker = await runway(
+      "worker",
+      "--until-empty",
+      "--on-failure",
+      `echo "$RUNWAY_JOB_ID $RUNWAY_JOB_ERROR" > ${dir}/failed`,
+      "--on-drain",
+      `echo "$RUNWAY_QUEUE" > ${dir}/drained`,
+    );
+    expect(worker.code).toBe(1);
+    const lines = worker.stdout.trim().split("\n").map((l) => JSON.parse(l) as { event: string; msg: string });
+    expect(lines.map((l) => l.event)).toEqual(expect.arrayContaining(["ready", "started", "failed", "drained"]));
+    const show = JSON.parse((await runway("show", jobId, "--json")).stdout);
+    expect(show.status).toBe("failed");
+    expect(show.error).toMatch(/timed out after 1\.0s/);
+    for (const f of ["child", "bg"]) {
+      const pid = Number(readFileSync(join(dir, f), "utf8"));
+      let alive = true;
+      try {
+        process.kill(pid, 0);
+        alive = !readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z");
+      } catch {
+        alive = false;
+      }
+      expect(alive, `${f} ${pid}`).toBe(false);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(readFileSync(join(dir, "failed"), "utf8")).toMatch(new RegExp(`^${jobId} timed out`));
+    expect(readFileSync(join(dir, "drained"), "utf8").trim()).toBe("default");
+  });
+
+  it("logs -f follows a running job to its end; stats gives an ETA", async () => {
+    const runway = freshCli();
+    const jobId = id(await runway("add", "--shell", "for i in 1 2 3; do echo line $i; sleep 0.3; done"));
+    const { spawn } = await import("node:child_process");
+    const env = { ...process.env, RUNWAY_HOME: join(tmp.dir, "home"), RUNWAY_DB: join(tmp.dir, `cli-${dbSeq}.db`) };
+    const worker = spawn(process.execPath, [BIN, "worker"], { env, stdio: "ignore" });
+    try {
+      const followed = await runway("logs", "-f", jobId);
+      expect(followed.code).toBe(0);
+      expect(followed.stdout).toBe("line 1\nline 2\nline 3\n");
+    } finally {
+      worker.kill("SIGTERM");
+      await new Promise((r) => worker.once("exit", r));
+    }
+    const stats = JSON.parse((await runway("stats", "--json")).stdout);
+    expect(stats[0]).toMatchObject({ queue: "default", etaMs: 0, counts: { completed: 1 } });
+  });
+
   it("says what is wrong in one line, with exit 2 for bad input and 1 for a failed operation", async () => {
     const runway = freshCli();
     const cases: [string[], number, RegExp][] = [

@@ -2,11 +2,24 @@ import type { Command } from "commander";
 import { formatDuration } from "../../core/duration.js";
 import { JOB_STATUSES } from "../../core/job.js";
 import { open } from "../../runtime/runway.js";
+import type { QueueStats } from "../../store/store.js";
+
+/**
+ * How long what is left should take: at the pace of the last minute when there was one, else from
+ * the median duration and the queue's concurrency. null when nothing is left or nothing is known.
+ */
+export function eta(s: QueueStats): number | null {
+  const left = s.counts.queued + s.counts.scheduled + s.counts.blocked + s.counts.running;
+  if (left === 0) return 0;
+  if (s.completedLastMinute > 0) return (left / s.completedLastMinute) * 60_000;
+  if (s.durationP50Ms !== null) return (left * s.durationP50Ms) / (s.concurrency ?? 1);
+  return null;
+}
 
 export function registerStats(program: Command): void {
   program
     .command("stats")
-    .description("Counts by status, recent durations and throughput for each queue")
+    .description("Counts by status, recent durations, throughput and an ETA for what is left, per queue")
     .argument("[queue]", "only this queue")
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  runway stats\n  runway stats research --json\n")
@@ -15,14 +28,14 @@ export function registerStats(program: Command): void {
       try {
         const stats = await rw.stats(queue);
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(stats, null, 2)}\n`);
+          process.stdout.write(`${JSON.stringify(stats.map((s) => ({ ...s, etaMs: eta(s) })), null, 2)}\n`);
           return;
         }
         if (stats.length === 0) {
           process.stdout.write(`no queues yet in ${rw.store.location}\n`);
           return;
         }
-        const header = ["queue", "state", "limit", ...JOB_STATUSES, "p50", "p95", "done/min"];
+        const header = ["queue", "state", "limit", ...JOB_STATUSES, "p50", "p95", "done/min", "eta"];
         const rows = stats.map((s) => [
           s.queue,
           s.state,
@@ -31,6 +44,7 @@ export function registerStats(program: Command): void {
           s.durationP50Ms === null ? "-" : formatDuration(s.durationP50Ms),
           s.durationP95Ms === null ? "-" : formatDuration(s.durationP95Ms),
           String(s.completedLastMinute),
+          eta(s) === null ? "-" : formatDuration(eta(s)!),
         ]);
         const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import type { Command } from "commander";
-import { parseDuration } from "../../core/duration.js";
+import { formatDuration, parseDuration } from "../../core/duration.js";
 import { reapOrphans } from "../../executors/orphans.js";
 import { shellHandler } from "../../executors/shell.js";
 import type { Runway } from "../../runtime/runway.js";
@@ -16,16 +16,55 @@ interface WorkerOptions {
   lease?: string;
 }
 
-/** One line per event: words on a terminal, JSON (one object per line) for a log collector. */
-function reporter(tty: boolean) {
-  return (event: string, fields: Record<string, unknown>, text: string) => {
-    if (tty) process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${event.padEnd(9)} ${text}\n`);
-    else process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), event, ...fields, msg: text })}\n`);
+type Say = (event: string, fields: Record<string, unknown>, text: string) => void;
+
+/**
+ * One line per event: words on a terminal, under a live progress line; NDJSON through pino for
+ * a log collector otherwise. pino is loaded only for the latter.
+ */
+async function reporter(tty: boolean, progress: () => string): Promise<{ say: Say; redraw: () => void }> {
+  if (!tty) {
+    const { pino } = await import("pino");
+    const log = pino({ base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime });
+    return {
+      say: (event, fields, text) => (event === "warning" ? log.warn({ event, ...fields }, text) : log.info({ event, ...fields }, text)),
+      redraw: () => {},
+    };
+  }
+  let shown = "";
+  const redraw = () => {
+    shown = progress();
+    process.stdout.write(`\r\x1b[K${shown}`);
+  };
+  return {
+    say: (event, _fields, text) => {
+      process.stdout.write(`\r\x1b[K${new Date().toISOString().slice(11, 19)} ${event.padEnd(9)} ${text}\n`);
+      if (shown) process.stdout.write(shown);
+    },
+    redraw,
   };
 }
 
+/** done/total, running, and an ETA from the pace of the last minute, over the queues served. */
+async function progressLine(rw: Runway, queues: string[] | undefined): Promise<string> {
+  const stats = (await rw.stats()).filter((s) => !queues || queues.includes(s.queue));
+  let left = 0;
+  let done = 0;
+  let running = 0;
+  let perMinute = 0;
+  for (const s of stats) {
+    const c = s.counts;
+    left += c.queued + c.scheduled + c.blocked + c.running;
+    done += c.completed + c.failed + c.cancelled + c.skipped;
+    running += c.running;
+    perMinute += s.completedLastMinute;
+  }
+  const eta = left === 0 ? "idle" : perMinute > 0 ? `ETA ${formatDuration((left / perMinute) * 60_000)}` : "ETA unknown";
+  return `${done}/${done + left} done · ${running} running · ${eta}`;
+}
+
 /** Runs a user's hook command with the details in its environment; its failure is reported, never fatal. */
-function hook(line: string, env: Record<string, string>, say: ReturnType<typeof reporter>): void {
+function hook(line: string, env: Record<string, string>, say: Say): void {
   const child = spawn("/bin/sh", ["-c", line], { stdio: "inherit", env: { ...process.env, ...env } });
   child.on("error", (err) => say("warning", {}, `hook ${JSON.stringify(line)} did not start: ${err.message}`));
   child.on("exit", (code) => code && say("warning", { exitCode: code }, `hook ${JSON.stringify(line)} exited with code ${code}`));
@@ -65,7 +104,18 @@ queue); a second signal stops it at once.`,
       // Process groups left running by a worker of this machine that was killed outright.
       const { killed } = await reapOrphans(home());
       const rw = openRunway(program);
-      const say = reporter(!!process.stdout.isTTY);
+      let line = "";
+      const { say, redraw } = await reporter(!!process.stdout.isTTY, () => line);
+      const progress = process.stdout.isTTY
+        ? setInterval(() => {
+            void progressLine(rw, opts.queue)
+              .then((l) => {
+                line = l;
+                redraw();
+              })
+              .catch(() => {});
+          }, 500)
+        : null;
       let failures = 0;
       rw.on("started", ({ job }) => say("started", { jobId: job.id, queue: job.queue, attempt: job.attempts }, `${job.id} ${job.name ?? commandText(job) ?? job.kind} (attempt ${job.attempts}/${job.maxAttempts})`));
       rw.on("completed", ({ job, durationMs }) => say("completed", { jobId: job.id, durationMs, exitCode: job.exitCode }, `${job.id} in ${durationMs} ms`));
@@ -107,6 +157,10 @@ queue); a second signal stops it at once.`,
         for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void worker.stop().then(() => resolve()));
       });
       await stopped;
+      if (progress) {
+        clearInterval(progress);
+        process.stdout.write("\n");
+      }
       await rw.close();
       process.exitCode = opts.untilEmpty && failures > 0 ? 1 : 0;
     });
