@@ -2,40 +2,21 @@
  * `runway import`: the task list grammar as a pure function, then the built CLI as a user runs
  * it, against a temporary RUNWAY_HOME and SQLite file.
  */
-import { execFile } from "node:child_process";
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { type Task, TaskListError, parseTaskList } from "../../src/cli/tasklist.js";
 import { open } from "../../src/index.js";
+import { cli as runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 
-const BIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
 const tmp = tempDir();
 let seq = 0;
 
 afterAll(() => tmp.cleanup());
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 function cli(db: string) {
-  return async (...args: string[]): Promise<Run> => {
-    try {
-      const r = await promisify(execFile)(process.execPath, [BIN, ...args], {
-        env: { ...process.env, RUNWAY_HOME: join(tmp.dir, "home"), RUNWAY_DB: db, NO_COLOR: "1" },
-        cwd: tmp.dir,
-      });
-      return { code: 0, stdout: r.stdout, stderr: r.stderr };
-    } catch (err) {
-      const e = err as { code: number; stdout: string; stderr: string };
-      return { code: typeof e.code === "number" ? e.code : 1, stdout: e.stdout, stderr: e.stderr };
-    }
-  };
+  return runCli(tmp.dir, db);
 }
 
 /** A fresh database, and a folder of its own for the list (commands run there). */
