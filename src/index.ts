@@ -15,3 +15,4 @@ export { openStore, resolveDbLocation, runwayHome } from "./store/open-store.js"
 export { SqliteStore, type SqliteStoreOptions } from "./store/sqlite/sqlite-store.js";
 export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js";
 export type { CronSpec, CronSchedule } from "./core/cron.js";
+export { shellHandler, ShellFailure, shellLogPath, type ShellPayload, type ShellResult, type ShellOptions } from "./executors/shell.js";

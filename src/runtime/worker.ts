@@ -113,6 +113,7 @@ export class Worker {
   /** Outcome batches being written without a claim alongside. */
   private inFlight = 0;
   private readonly writing = new Set<Promise<void>>();
+  private maintainFailing = false;
   private stopPromise: Promise<void> | null = null;
   private forceStop: (() => void) | null = null;
   private signalHandler: ((sig: NodeJS.Signals) => void) | null = null;
@@ -662,6 +663,14 @@ export class Worker {
   }
 
   private async reap(): Promise<void> {
+    // Table upkeep rides on the reaper's timer; trouble with it is reported once, never fatal.
+    this.store.storeMaintain({}).then(
+      () => (this.maintainFailing = false),
+      (err: Error) => {
+        if (!this.maintainFailing) this.events.emit("warning", { message: `table upkeep: ${err.message}`, error: err });
+        this.maintainFailing = true;
+      },
+    );
     try {
       const r = await this.store.jobReapExpired({});
       if (r.requeued.length + r.failed.length + r.cancelled.length > 0) {

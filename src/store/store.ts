@@ -150,6 +150,11 @@ export interface Store {
   jobFail(params: { id: string; token: number; error: string; retryable?: boolean; now?: number }): Promise<FinishOutcome>;
   jobRelease(params: { id: string; token: number; now?: number }): Promise<FinishOutcome>;
   jobReapExpired(params: { now?: number }): Promise<ReapResult>;
+  /**
+   * Upkeep a busy queue table needs and the database does not do soon enough by itself; workers
+   * call it every few seconds and it returns at once when there is nothing to do.
+   */
+  storeMaintain(params: { now?: number }): Promise<void>;
 
   jobGet(params: { id: string }): Promise<Job | null>;
   jobList(params: JobListParams): Promise<Job[]>;

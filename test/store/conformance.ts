@@ -667,6 +667,13 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(await status(c!.id)).toBe("queued");
       });
 
+      it("upkeep of the table runs, and repeats cheaply", async () => {
+        await addMany(Array.from({ length: 20 }, () => ({ kind: "k" })));
+        await store.storeMaintain({ now: T0 });
+        await store.storeMaintain({ now: T0 + 1 });
+        expect(await store.jobList({})).toHaveLength(20);
+      });
+
       it("says when a queue has drained", async () => {
         const j = await add({ kind: "k" });
         expect(await store.queueIsDrained({ queue: "default" })).toBe(false);

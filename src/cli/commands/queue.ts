@@ -9,6 +9,7 @@ export function registerQueue(program: Command): void {
     .command("ls")
     .description("Queues with their state, concurrency and counts")
     .option("--json", "print JSON")
+    .addHelpText("after", "\nExamples:\n  runway queue ls\n  runway queue ls --json\n")
     .action(async (opts: { json?: boolean }) => {
       await withRunway(program, async (rw) => {
         const stats = await rw.stats();

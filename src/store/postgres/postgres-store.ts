@@ -101,6 +101,7 @@ export class PostgresStore implements Store {
   private limitedCache: { at: number; names: string[]; unlimited: string[] } | null = null;
   /** The earliest run_at of a scheduled job this process knows of; promotion runs when it passes. */
   private nextDueAt = 0;
+  private lastVacuum = 0;
   private lastPromote = 0;
 
   constructor(opts: PostgresStoreOptions) {
@@ -948,6 +949,39 @@ export class PostgresStore implements Store {
         [root, `upstream job ${root} ${verb}`, now],
       )
     ).map((r) => r.id);
+  }
+
+  /**
+   * Vacuums the jobs table every few seconds, one worker at a time (an advisory lock; the others
+   * skip). Every job leaves two dead row versions behind (claimed, then finished); autovacuum
+   * wakes at most once a minute by default, and in a two-minute add-and-drain run the dead rows
+   * at the head of the claim index cut the drain from 15,000 to 5,000 jobs/s. Vacuumed every
+   * 5 s it held at 13,500.
+   */
+  async storeMaintain(params: { now?: number }): Promise<void> {
+    const now = params.now ?? Date.now();
+    if (now - this.lastVacuum < 5000) return;
+    this.lastVacuum = now;
+    await this.ready;
+    const client = await this.pool.connect().catch((err) => {
+      throw this.wrap(err);
+    });
+    const key = `runway:vacuum:${this.schema}`;
+    let broken = false;
+    try {
+      const got = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [key]);
+      if (!got.rows[0]?.ok) return;
+      try {
+        await client.query(`VACUUM ${this.t("jobs")}`);
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]);
+      }
+    } catch (err) {
+      broken = isTransient(err);
+      throw this.wrap(err);
+    } finally {
+      client.release(broken);
+    }
   }
 
   async jobReapExpired(params: { now?: number }): Promise<ReapResult> {

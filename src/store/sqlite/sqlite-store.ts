@@ -667,6 +667,9 @@ export class SqliteStore implements Store {
       .all({ root, reason: `upstream job ${root} ${verb}`, now }) as string[];
   }
 
+  /** Nothing to do: WAL checkpoints have their own thread, and SQLite reuses freed pages itself. */
+  async storeMaintain(_params: { now?: number }): Promise<void> {}
+
   async jobReapExpired(params: { now?: number }): Promise<ReapResult> {
     const now = params.now ?? Date.now();
     const rules = this.rules();
