@@ -155,16 +155,11 @@ export class PostgresStore implements Store {
     return (await c.query<R>(text, values)).rows;
   }
 
-  /** Runs `fn` in a transaction on a pooled connection; connection failures become one clear error. */
   /**
-   * `notify`: wake the other workers when this commits. "ask" leaves it to `fn`, which calls
-   * wake() when the change frees or creates work; waking every worker on every completion
-   * would send them all to claim at once for nothing.
+   * Runs `fn` on a pooled connection of its own. A connection that failed under it is dropped
+   * rather than reused; `onError` may clean up first (say, roll back). Failures become one clear error.
    */
-  private async tx<T>(
-    fn: (c: pg.PoolClient, wake: () => void) => Promise<T>,
-    opts: { notify?: boolean | "ask" } = {},
-  ): Promise<T> {
+  private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>, onError?: (c: pg.PoolClient) => Promise<void>): Promise<T> {
     await this.ready;
     let client: pg.PoolClient;
     try {
@@ -174,19 +169,33 @@ export class PostgresStore implements Store {
     }
     let broken = false;
     try {
-      await client.query("BEGIN");
-      let woken = opts.notify === undefined || opts.notify === true;
-      const result = await fn(client, () => (woken = true));
-      if (woken) await client.query("SELECT pg_notify($1, '')", [this.channel]);
-      await client.query("COMMIT");
-      return result;
+      return await fn(client);
     } catch (err) {
       broken = isTransient(err);
-      if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
+      if (!broken && onError) await onError(client).catch(() => (broken = true));
       throw this.wrap(err);
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * Runs `fn` in a transaction. `notify`: wake the other workers when this commits. "ask" leaves
+   * it to `fn`, which calls wake() when the change frees or creates work; waking every worker on
+   * every completion would send them all to claim at once for nothing.
+   */
+  private tx<T>(fn: (c: pg.PoolClient, wake: () => void) => Promise<T>, opts: { notify?: boolean | "ask" } = {}): Promise<T> {
+    return this.withClient(
+      async (client) => {
+        await client.query("BEGIN");
+        let woken = opts.notify === undefined || opts.notify === true;
+        const result = await fn(client, () => (woken = true));
+        if (woken) await client.query("SELECT pg_notify($1, '')", [this.channel]);
+        await client.query("COMMIT");
+        return result;
+      },
+      async (client) => void (await client.query("ROLLBACK")),
+    );
   }
 
   /**
@@ -216,24 +225,10 @@ export class PostgresStore implements Store {
     return `runway:${this.schema}:${name}`;
   }
 
-  private async read<T>(fn: (c: Q) => Promise<T>): Promise<T> {
-    await this.ready;
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw this.wrap(err);
-    }
-    let broken = false;
-    try {
-      return await fn(client);
-    } catch (err) {
-      broken = isTransient(err);
-      throw this.wrap(err);
-    } finally {
-      client.release(broken);
-    }
+  private read<T>(fn: (c: Q) => Promise<T>): Promise<T> {
+    return this.withClient(fn);
   }
+
 
   /** Keeps runway's own errors; turns a server's trouble into a StoreUnavailableError that says what happened. */
   private wrap(err: unknown): Error {
@@ -592,45 +587,34 @@ export class PostgresStore implements Store {
    * jobs, sees every claim committed before, and takes nothing unless the lock was got.
    * Values are inlined as escaped literals: a simple query can carry several statements.
    */
-  private async claimLimited(queue: string, params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
-    await this.ready;
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw this.wrap(err);
-    }
-    const lit = (v: string) => client.escapeLiteral(v);
-    const q = lit(queue);
-    const key = lit(`runway:claim:${this.schema}:${queue}`);
-    const kinds = params.kinds ? `ARRAY[${params.kinds.map(lit).join(", ") || "NULL"}]::text[]` : "NULL::text[]";
-    const num = (v: number) => String(Math.trunc(v));
-    const sql = `BEGIN;
-      SELECT set_config('runway.claim_lock', pg_try_advisory_xact_lock(hashtext(${key}))::text, true);
-      WITH cand AS (
-        SELECT id FROM ${this.t("jobs")}
-        WHERE queue = ${q} AND status = 'queued' AND (${kinds} IS NULL OR kind = ANY(${kinds}))
-        ORDER BY priority, position, id
-        LIMIT CASE WHEN current_setting('runway.claim_lock', true) = 'true' THEN greatest(0, least(${num(n)},
-          coalesce((SELECT coalesce(concurrency, 1000000000) FROM ${this.t("queues")} WHERE name = ${q} AND state = 'running'), 0)
-          - (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = ${q} AND status = 'running'))) ELSE 0 END
-        FOR UPDATE SKIP LOCKED)
-      UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
-        lease_expires_at = ${num(now + params.leaseMs)}, worker_id = ${lit(params.workerId)}, started_at = ${num(now)}, abort_requested = NULL, exit_code = NULL
-      FROM cand WHERE j.id = cand.id
-      RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token;
-      COMMIT;`;
-    let broken = false;
-    try {
-      const results = (await client.query({ text: sql, rowMode: "array" })) as unknown as pg.QueryResult<any[]>[];
-      return this.withTokens(results[2]!);
-    } catch (err) {
-      broken = isTransient(err);
-      if (!broken) await client.query("ROLLBACK").catch(() => (broken = true));
-      throw this.wrap(err);
-    } finally {
-      client.release(broken);
-    }
+  private claimLimited(queue: string, params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
+    return this.withClient(
+      async (client) => {
+        const lit = (v: string) => client.escapeLiteral(v);
+        const q = lit(queue);
+        const key = lit(`runway:claim:${this.schema}:${queue}`);
+        const kinds = params.kinds ? `ARRAY[${params.kinds.map(lit).join(", ") || "NULL"}]::text[]` : "NULL::text[]";
+        const num = (v: number) => String(Math.trunc(v));
+        const sql = `BEGIN;
+          SELECT set_config('runway.claim_lock', pg_try_advisory_xact_lock(hashtext(${key}))::text, true);
+          WITH cand AS (
+            SELECT id FROM ${this.t("jobs")}
+            WHERE queue = ${q} AND status = 'queued' AND (${kinds} IS NULL OR kind = ANY(${kinds}))
+            ORDER BY priority, position, id
+            LIMIT CASE WHEN current_setting('runway.claim_lock', true) = 'true' THEN greatest(0, least(${num(n)},
+              coalesce((SELECT coalesce(concurrency, 1000000000) FROM ${this.t("queues")} WHERE name = ${q} AND state = 'running'), 0)
+              - (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = ${q} AND status = 'running'))) ELSE 0 END
+            FOR UPDATE SKIP LOCKED)
+          UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
+            lease_expires_at = ${num(now + params.leaseMs)}, worker_id = ${lit(params.workerId)}, started_at = ${num(now)}, abort_requested = NULL, exit_code = NULL
+          FROM cand WHERE j.id = cand.id
+          RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token;
+          COMMIT;`;
+        const results = (await client.query({ text: sql, rowMode: "array" })) as unknown as pg.QueryResult<any[]>[];
+        return this.withTokens(results[2]!);
+      },
+      async (client) => void (await client.query("ROLLBACK")),
+    );
   }
 
   /** Claimed rows come back as arrays: the job's columns, then its fencing token. */
@@ -962,13 +946,8 @@ export class PostgresStore implements Store {
     const now = params.now ?? Date.now();
     if (now - this.lastVacuum < 5000) return;
     this.lastVacuum = now;
-    await this.ready;
-    const client = await this.pool.connect().catch((err) => {
-      throw this.wrap(err);
-    });
     const key = `runway:vacuum:${this.schema}`;
-    let broken = false;
-    try {
+    await this.withClient(async (client) => {
       const got = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS ok", [key]);
       if (!got.rows[0]?.ok) return;
       try {
@@ -976,12 +955,7 @@ export class PostgresStore implements Store {
       } finally {
         await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]);
       }
-    } catch (err) {
-      broken = isTransient(err);
-      throw this.wrap(err);
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   async jobReapExpired(params: { now?: number }): Promise<ReapResult> {
