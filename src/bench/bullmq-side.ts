@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { ensurePeers, loadPeer } from "./peers.js";
-import { KIND, QUEUE, type Side, batchOf, sleep, withTimeout } from "./side.js";
+import { KIND, QUEUE, type Side, prefill, sleep, timeBulkAdds, timeSingleAdds, withTimeout } from "./side.js";
 
 // The parts of BullMQ and ioredis this benchmark uses; they are loaded from bench/peers at run time.
 interface Queue {
@@ -72,29 +72,19 @@ export class BullmqSide implements Side {
 
   singleAdd(n: number, warmup: number): Promise<number> {
     return this.fresh(async (queue) => {
-      for (let i = 0; i < warmup; i++) await queue.add(KIND, { i });
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) await queue.add(KIND, { i });
-      return n / ((performance.now() - t0) / 1000);
+      return timeSingleAdds(n, warmup, (i) => queue.add(KIND, { i }));
     });
   }
 
   bulkAdd(batches: number, batchSize: number, warmupBatches: number): Promise<number> {
     return this.fresh(async (queue) => {
-      const specs = (b: number) => batchOf(batchSize, b * batchSize).map((i) => ({ name: KIND, data: { i } }));
-      for (let b = 0; b < warmupBatches; b++) await queue.addBulk(specs(b));
-      const prepared = Array.from({ length: batches }, (_, b) => specs(warmupBatches + b));
-      const t0 = performance.now();
-      for (const batch of prepared) await queue.addBulk(batch);
-      return (batches * batchSize) / ((performance.now() - t0) / 1000);
+      return timeBulkAdds(batches, batchSize, warmupBatches, (ix) => ix.map((i) => ({ name: KIND, data: { i } })), (batch) => queue.addBulk(batch));
     });
   }
 
   drain(n: number, concurrency: number): Promise<number> {
     return this.fresh(async (queue) => {
-      for (let offset = 0; offset < n; offset += 1000) {
-        await queue.addBulk(batchOf(Math.min(1000, n - offset), offset).map((i) => ({ name: KIND, data: { i } })));
-      }
+      await prefill(n, (ix) => ix.map((i) => ({ name: KIND, data: { i } })), (batch) => queue.addBulk(batch));
       const worker = new this.lib.Worker(QUEUE, async () => {}, { connection: this.connection, concurrency, autorun: false });
       let done = 0;
       let failure: Error | null = null;

@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks";
 import type { PgAdmin, PgPool } from "./pg-admin.js";
 import { loadPg } from "./pg-admin.js";
 import { ensurePeers, loadPeer } from "./peers.js";
-import { KIND, type Side, batchOf, sleep, withTimeout } from "./side.js";
+import { KIND, type Side, prefill, sleep, timeBulkAdds, timeSingleAdds, withTimeout } from "./side.js";
 
 // The parts of graphile-worker 0.17 this benchmark uses; loaded from bench/peers at run time.
 interface WorkerUtils {
@@ -106,29 +106,19 @@ export class GraphileSide implements Side {
 
   singleAdd(n: number, warmup: number): Promise<number> {
     return this.fresh(async (utils) => {
-      for (let i = 0; i < warmup; i++) await utils.addJob(KIND, { i });
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) await utils.addJob(KIND, { i });
-      return n / ((performance.now() - t0) / 1000);
+      return timeSingleAdds(n, warmup, (i) => utils.addJob(KIND, { i }));
     });
   }
 
   bulkAdd(batches: number, batchSize: number, warmupBatches: number): Promise<number> {
     return this.fresh(async (utils) => {
-      const specs = (b: number) => batchOf(batchSize, b * batchSize).map((i) => ({ identifier: KIND, payload: { i } }));
-      for (let b = 0; b < warmupBatches; b++) await utils.addJobs(specs(b));
-      const prepared = Array.from({ length: batches }, (_, b) => specs(warmupBatches + b));
-      const t0 = performance.now();
-      for (const batch of prepared) await utils.addJobs(batch);
-      return (batches * batchSize) / ((performance.now() - t0) / 1000);
+      return timeBulkAdds(batches, batchSize, warmupBatches, (ix) => ix.map((i) => ({ identifier: KIND, payload: { i } })), (batch) => utils.addJobs(batch));
     });
   }
 
   drain(n: number, concurrency: number): Promise<number> {
     return this.fresh(async (utils) => {
-      for (let offset = 0; offset < n; offset += 1000) {
-        await utils.addJobs(batchOf(Math.min(1000, n - offset), offset).map((i) => ({ identifier: KIND, payload: { i } })));
-      }
+      await prefill(n, (ix) => ix.map((i) => ({ identifier: KIND, payload: { i } })), (batch) => utils.addJobs(batch));
       const pool = await this.warmPool(POOL);
       const events = new EventEmitter();
       let done = 0;

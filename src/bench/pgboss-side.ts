@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { PgAdmin } from "./pg-admin.js";
 import { ensurePeers, loadPeer } from "./peers.js";
-import { QUEUE, type Side, batchOf, sleep, withTimeout } from "./side.js";
+import { QUEUE, type Side, prefill, sleep, timeBulkAdds, timeSingleAdds, withTimeout } from "./side.js";
 
 // The parts of pg-boss 10 this benchmark uses; loaded from bench/peers at run time.
 interface Boss {
@@ -59,29 +59,19 @@ export class PgbossSide implements Side {
 
   singleAdd(n: number, warmup: number): Promise<number> {
     return this.fresh(async (boss) => {
-      for (let i = 0; i < warmup; i++) await boss.send(QUEUE, { i });
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) await boss.send(QUEUE, { i });
-      return n / ((performance.now() - t0) / 1000);
+      return timeSingleAdds(n, warmup, (i) => boss.send(QUEUE, { i }));
     });
   }
 
   bulkAdd(batches: number, batchSize: number, warmupBatches: number): Promise<number> {
     return this.fresh(async (boss) => {
-      const specs = (b: number) => batchOf(batchSize, b * batchSize).map((i) => ({ name: QUEUE, data: { i } }));
-      for (let b = 0; b < warmupBatches; b++) await boss.insert(specs(b));
-      const prepared = Array.from({ length: batches }, (_, b) => specs(warmupBatches + b));
-      const t0 = performance.now();
-      for (const batch of prepared) await boss.insert(batch);
-      return (batches * batchSize) / ((performance.now() - t0) / 1000);
+      return timeBulkAdds(batches, batchSize, warmupBatches, (ix) => ix.map((i) => ({ name: QUEUE, data: { i } })), (batch) => boss.insert(batch));
     });
   }
 
   drain(n: number, concurrency: number): Promise<number> {
     return this.fresh(async (boss, failure) => {
-      for (let offset = 0; offset < n; offset += 1000) {
-        await boss.insert(batchOf(Math.min(1000, n - offset), offset).map((i) => ({ name: QUEUE, data: { i } })));
-      }
+      await prefill(n, (ix) => ix.map((i) => ({ name: QUEUE, data: { i } })), (batch) => boss.insert(batch));
       let ran = 0;
       let resolveRan: () => void = () => {};
       const allRan = new Promise<void>((resolve) => (resolveRan = resolve));

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type Runway, open } from "../index.js";
 import { type PgAdmin, withSchema } from "./pg-admin.js";
-import { KIND, QUEUE, type Side, batchOf, sleep, withTimeout } from "./side.js";
+import { KIND, QUEUE, type Side, prefill, sleep, timeBulkAdds, timeSingleAdds, withTimeout } from "./side.js";
 
 type Durability = "normal" | "full";
 
@@ -92,22 +92,14 @@ export class RunwaySide implements Side {
   singleAdd(n: number, warmup: number): Promise<number> {
     return this.fresh(async (rw) => {
       await rw.queue(QUEUE);
-      for (let i = 0; i < warmup; i++) await rw.add(KIND, { i }, { queue: QUEUE });
-      const t0 = performance.now();
-      for (let i = 0; i < n; i++) await rw.add(KIND, { i }, { queue: QUEUE });
-      return n / ((performance.now() - t0) / 1000);
+      return timeSingleAdds(n, warmup, (i) => rw.add(KIND, { i }, { queue: QUEUE }));
     });
   }
 
   bulkAdd(batches: number, batchSize: number, warmupBatches: number): Promise<number> {
     return this.fresh(async (rw) => {
       await rw.queue(QUEUE);
-      const specs = (b: number) => batchOf(batchSize, b * batchSize).map((i) => ({ kind: KIND, queue: QUEUE, payload: { i } }));
-      for (let b = 0; b < warmupBatches; b++) await rw.addMany(specs(b));
-      const prepared = Array.from({ length: batches }, (_, b) => specs(warmupBatches + b));
-      const t0 = performance.now();
-      for (const batch of prepared) await rw.addMany(batch);
-      return (batches * batchSize) / ((performance.now() - t0) / 1000);
+      return timeBulkAdds(batches, batchSize, warmupBatches, (ix) => ix.map((i) => ({ kind: KIND, queue: QUEUE, payload: { i } })), (batch) => rw.addMany(batch));
     });
   }
 
@@ -115,9 +107,7 @@ export class RunwaySide implements Side {
     return this.fresh(async (rw) => {
       // No queue limit (its default is 1): the worker's slots are the concurrency.
       await rw.queue(QUEUE, { concurrency: null });
-      for (let offset = 0; offset < n; offset += 1000) {
-        await rw.addMany(batchOf(Math.min(1000, n - offset), offset).map((i) => ({ kind: KIND, queue: QUEUE, payload: { i } })));
-      }
+      await prefill(n, (ix) => ix.map((i) => ({ kind: KIND, queue: QUEUE, payload: { i } })), (batch) => rw.addMany(batch));
       let done = 0;
       // "completed" is emitted once the completion is committed, so the last one ends the clock.
       const finished = new Promise<number>((resolve) => {

@@ -42,3 +42,34 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export function batchOf(size: number, offset: number): number[] {
   return Array.from({ length: size }, (_, k) => offset + k);
 }
+
+/**
+ * The add workloads, shaped the same for every side so only the library differs: warm-up first,
+ * then the clock around the adds alone. `add` and `addBatch` are the side's own calls.
+ */
+export async function timeSingleAdds(n: number, warmup: number, add: (i: number) => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < warmup; i++) await add(i);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await add(i);
+  return n / ((performance.now() - t0) / 1000);
+}
+
+export async function timeBulkAdds<B>(
+  batches: number,
+  batchSize: number,
+  warmupBatches: number,
+  make: (indexes: number[]) => B,
+  addBatch: (batch: B) => Promise<unknown>,
+): Promise<number> {
+  const specs = (b: number) => make(batchOf(batchSize, b * batchSize));
+  for (let b = 0; b < warmupBatches; b++) await addBatch(specs(b));
+  const prepared = Array.from({ length: batches }, (_, b) => specs(warmupBatches + b));
+  const t0 = performance.now();
+  for (const batch of prepared) await addBatch(batch);
+  return (batches * batchSize) / ((performance.now() - t0) / 1000);
+}
+
+/** Fills a queue with `n` jobs before a drain, 1,000 per call, untimed. */
+export async function prefill<B>(n: number, make: (indexes: number[]) => B, addBatch: (batch: B) => Promise<unknown>): Promise<void> {
+  for (let offset = 0; offset < n; offset += 1000) await addBatch(make(batchOf(Math.min(1000, n - offset), offset)));
+}

@@ -2,6 +2,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { expect } from "vitest";
 import { prepareJobs } from "../../src/core/spec.js";
 import type { Store } from "../../src/store/store.js";
 
@@ -89,4 +90,32 @@ export async function addJobs(store: Store, queue: string, n: number, payload: (
     ids.push(...added.map((a) => a.job.id));
   }
   return ids;
+}
+
+/**
+ * The crash oracle: every job ran, the attempts the store recorded as lost all belonged to the
+ * killed worker and were recovered in time, and only those jobs ran twice (never more). Returns
+ * the lost attempts for checks of the caller's own.
+ */
+export async function expectCrashRecovered(p: {
+  store: Store;
+  ids: string[];
+  log: string;
+  victimId: string;
+  killedAt: number;
+  recoverWithinMs: number;
+}) {
+  const runs = runCounts(readLog(p.log));
+  expect(new Set(runs.keys())).toEqual(new Set(p.ids));
+  const lost = (await Promise.all(p.ids.map((id) => p.store.jobAttempts({ id })))).flat().filter((a) => a.outcome === "lost");
+  expect(lost.length).toBeGreaterThan(0);
+  expect(lost.every((a) => a.workerId === p.victimId)).toBe(true);
+  const killed = new Set(lost.map((a) => a.jobId));
+  for (const [id, n] of runs) {
+    // A second run is allowed only for an attempt the kill interrupted after it logged.
+    if (n > 1) expect(killed.has(id), `job ${id} ran ${n} times`).toBe(true);
+    expect(n).toBeLessThanOrEqual(2);
+  }
+  for (const a of lost) expect(a.finishedAt - p.killedAt).toBeLessThanOrEqual(p.recoverWithinMs);
+  return lost;
 }

@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PG_URL, requirePostgres } from "../helpers/pg.js";
 
 const BIN = new URL("../../dist/cli/main.js", import.meta.url).pathname;
-const host = new URL(PG_URL);
 
 async function runway(args: string[]) {
   try {

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { formatDuration } from "../../core/duration.js";
 import { JOB_STATUSES } from "../../core/job.js";
-import { open } from "../../runtime/runway.js";
+import { printJson, withRunway } from "../context.js";
+import { table } from "../table.js";
 import type { QueueStats } from "../../store/store.js";
 
 /**
@@ -24,32 +25,26 @@ export function registerStats(program: Command): void {
     .option("--json", "print JSON")
     .addHelpText("after", "\nExamples:\n  runway stats\n  runway stats research --json\n")
     .action(async (queue: string | undefined, opts: { json?: boolean }) => {
-      const rw = open({ db: program.opts().db });
-      try {
+      await withRunway(program, async (rw) => {
         const stats = await rw.stats(queue);
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify(stats.map((s) => ({ ...s, etaMs: eta(s) })), null, 2)}\n`);
-          return;
-        }
-        if (stats.length === 0) {
-          process.stdout.write(`no queues yet in ${rw.store.location}\n`);
-          return;
-        }
-        const header = ["queue", "state", "limit", ...JOB_STATUSES, "p50", "p95", "done/min", "eta"];
-        const rows = stats.map((s) => [
-          s.queue,
-          s.state,
-          s.concurrency === null ? "-" : String(s.concurrency),
-          ...JOB_STATUSES.map((st) => String(s.counts[st])),
-          s.durationP50Ms === null ? "-" : formatDuration(s.durationP50Ms),
-          s.durationP95Ms === null ? "-" : formatDuration(s.durationP95Ms),
-          String(s.completedLastMinute),
-          eta(s) === null ? "-" : formatDuration(eta(s)!),
-        ]);
-        const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-        for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
-      } finally {
-        await rw.close();
-      }
+        if (opts.json) return printJson(stats.map((s) => ({ ...s, etaMs: eta(s) })));
+        if (stats.length === 0) return void process.stdout.write(`no queues yet in ${rw.store.location}\n`);
+        const ms = (v: number | null) => (v === null ? "-" : formatDuration(v));
+        process.stdout.write(
+          table(
+            ["queue", "state", "limit", ...JOB_STATUSES, "p50", "p95", "done/min", "eta"],
+            stats.map((s) => [
+              s.queue,
+              s.state,
+              s.concurrency === null ? "-" : String(s.concurrency),
+              ...JOB_STATUSES.map((st) => String(s.counts[st])),
+              ms(s.durationP50Ms),
+              ms(s.durationP95Ms),
+              String(s.completedLastMinute),
+              ms(eta(s)),
+            ]),
+          ),
+        );
+      });
     });
 }

@@ -70,11 +70,11 @@ function hook(line: string, env: Record<string, string>, say: Say): void {
   child.on("exit", (code) => code && say("warning", { exitCode: code }, `hook ${JSON.stringify(line)} exited with code ${code}`));
 }
 
+/** Nothing left to run in the queues served: one existence probe per queue, however long its history. */
 async function idle(rw: Runway, queues: string[] | undefined): Promise<boolean> {
-  const stats = await rw.stats();
-  return stats
-    .filter((s) => !queues || queues.includes(s.queue))
-    .every((s) => s.counts.queued + s.counts.running + s.counts.scheduled + s.counts.blocked === 0);
+  const names = queues ?? (await rw.queues()).map((q) => q.name);
+  for (const queue of names) if (!(await rw.store.queueIsDrained({ queue }))) return false;
+  return true;
 }
 
 export function registerWorker(program: Command): void {
