@@ -147,5 +147,6 @@ export function cronJob(
     name: s.name,
     labels: { cron: s.name },
     escalatedFrom: null,
+    target: null,
   };
 }

@@ -28,12 +28,14 @@ export class ValidationError extends RunwayError {
 
 /** An unknown job or queue. */
 export class NotFoundError extends RunwayError {
-  constructor(what: "job" | "queue", id: string) {
+  constructor(what: "job" | "queue" | "target", id: string) {
     super(
       "not_found",
       what === "job"
         ? `job ${id} does not exist`
-        : `queue "${id}" does not exist (queues are created when their first job is added)`,
+        : what === "queue"
+          ? `queue "${id}" does not exist (queues are created when their first job is added)`
+          : `target "${id}" does not exist; add it with: runway target add ${id} --host [user@]host`,
     );
   }
 }

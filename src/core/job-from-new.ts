@@ -29,6 +29,8 @@ export function jobFromNew(
     reason: fields.reason,
     progress: null,
     exitCode: null,
+    target: n.target,
+    remote: null,
     escalatedFrom: n.escalatedFrom,
     escalatedTo: null,
     workerId: null,

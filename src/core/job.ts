@@ -67,6 +67,10 @@ export interface Job<TPayload = unknown, TResult = unknown> {
   progress: Json | null;
   /** A shell job's exit code in its latest attempt. */
   exitCode: number | null;
+  /** The remote target the job runs on; null: on the worker's machine. */
+  target: string | null;
+  /** The run on the target of the latest attempt that was launched there. */
+  remote: RemoteRun | null;
   escalatedFrom: string | null;
   escalatedTo: string | null;
   workerId: string | null;
@@ -74,6 +78,16 @@ export interface Job<TPayload = unknown, TResult = unknown> {
   createdAt: number;
   startedAt: number | null;
   finishedAt: number | null;
+}
+
+/**
+ * A launch on a target, recorded before the launch: a worker that claims the job again for the
+ * same attempt (its previous worker died or stopped) adopts this run instead of starting another.
+ */
+export interface RemoteRun {
+  runId: string;
+  attempt: number;
+  launchedAt: number;
 }
 
 export interface Attempt {

@@ -6,6 +6,7 @@ import { type Backoff, DEFAULT_BACKOFF, parseBackoff } from "./backoff.js";
 import { parseDuration } from "./duration.js";
 import { ValidationError } from "./errors.js";
 import { type PriorityInput, parsePriority, priorityRank } from "./priority.js";
+import { TARGET_NAME_RE } from "./target.js";
 
 /** What a caller gives to add a job. Only `kind` is required. */
 export interface JobSpec<TPayload = unknown> {
@@ -30,6 +31,8 @@ export interface JobSpec<TPayload = unknown> {
   labels?: Record<string, string>;
   /** A name other jobs of the same addMany can list in dependsOn. */
   ref?: string;
+  /** Run on this remote target (see `runway target add`) instead of the worker's machine. */
+  target?: string;
 }
 
 /** A validated job, ready for the store. */
@@ -48,6 +51,7 @@ export interface NewJob {
   name: string | null;
   labels: Record<string, string>;
   escalatedFrom: string | null;
+  target: string | null;
 }
 
 export const DEFAULT_QUEUE = "default";
@@ -70,6 +74,7 @@ interface CheckedSpec {
   name?: string;
   labels?: Record<string, string>;
   ref?: string;
+  target?: string;
 }
 
 /**
@@ -97,6 +102,7 @@ function specSchema() {
       name: zod.string().max(512).optional(),
       labels: zod.record(zod.string(), zod.string()).optional(),
       ref: zod.string().min(1).optional(),
+      target: zod.string().regex(TARGET_NAME_RE, "a target name: 1-64 letters, digits and _ . -").optional(),
     })
     .strict() as unknown as z.ZodType<CheckedSpec> & { shape: Record<string, unknown> };
   return schemaCache;
@@ -121,6 +127,7 @@ const QUICK: Record<keyof CheckedSpec, (v: unknown) => boolean> = {
   labels: (v) =>
     !!v && typeof v === "object" && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every(isString),
   ref: (v) => isString(v) && (v as string).length > 0,
+  target: (v) => isString(v) && TARGET_NAME_RE.test(v as string),
 };
 
 function quickCheck(raw: Record<string, unknown>): raw is Record<string, unknown> & CheckedSpec {
@@ -241,6 +248,7 @@ export function prepareJobs(specs: readonly unknown[], now = Date.now()): NewJob
       name: spec.name ?? null,
       labels: spec.labels ?? {},
       escalatedFrom: null,
+      target: spec.target ?? null,
     };
   });
   for (const [i, job] of prepared.entries()) {

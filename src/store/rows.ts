@@ -1,6 +1,7 @@
 import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState } from "../core/job.js";
 import type { CronSchedule } from "../core/cron.js";
 import { priorityFromRank } from "../core/priority.js";
+import type { Target } from "../core/target.js";
 
 export interface JobRow {
   id: string;
@@ -24,6 +25,8 @@ export interface JobRow {
   reason: string | null;
   progress: string | null;
   exit_code: number | null;
+  target: string | null;
+  remote: string | null;
   escalated_from: string | null;
   escalated_to: string | null;
   skipped_by: string | null;
@@ -68,6 +71,8 @@ export function toJob(r: JobRow): Job {
     reason: r.reason,
     progress: parseOrNull(r.progress) as Job["progress"],
     exitCode: r.exit_code ?? null,
+    target: r.target ?? null,
+    remote: r.remote ? JSON.parse(r.remote) : null,
     escalatedFrom: r.escalated_from,
     escalatedTo: r.escalated_to,
     workerId: r.worker_id,
@@ -75,6 +80,38 @@ export function toJob(r: JobRow): Job {
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
+  };
+}
+
+export interface TargetRow {
+  name: string;
+  host: string;
+  port: number | null;
+  identity: string | null;
+  dir: string;
+  sync: string | null;
+  excludes: string;
+  concurrency: number;
+  created_at: number;
+  reachable: number | boolean | null;
+  message: string | null;
+  checked_at: number | null;
+}
+
+export function toTarget(r: TargetRow): Target {
+  return {
+    name: r.name,
+    host: r.host,
+    port: r.port,
+    identity: r.identity,
+    dir: r.dir,
+    sync: r.sync,
+    excludes: JSON.parse(r.excludes),
+    concurrency: r.concurrency,
+    createdAt: Number(r.created_at),
+    reachable: r.reachable === null ? null : Boolean(r.reachable),
+    message: r.message,
+    checkedAt: r.checked_at === null ? null : Number(r.checked_at),
   };
 }
 
@@ -153,7 +190,7 @@ export function toCron(r: CronRow): CronSchedule {
 
 /** Column order of JOB_COLUMNS, for rows read as arrays on the claim path (no object per row). */
 export const JOB_COLUMNS =
-  "id, queue, kind, payload, status, priority, position, name, labels, depends_on, max_attempts, attempts, backoff, timeout_ms, unique_key, run_at, result, error, reason, progress, escalated_from, escalated_to, worker_id, lease_expires_at, created_at, started_at, finished_at, exit_code";
+  "id, queue, kind, payload, status, priority, position, name, labels, depends_on, max_attempts, attempts, backoff, timeout_ms, unique_key, run_at, result, error, reason, progress, escalated_from, escalated_to, worker_id, lease_expires_at, created_at, started_at, finished_at, exit_code, target, remote";
 
 export function toJobRaw(a: unknown[]): Job {
   return {
@@ -185,5 +222,7 @@ export function toJobRaw(a: unknown[]): Job {
     startedAt: a[25] as number | null,
     finishedAt: a[26] as number | null,
     exitCode: (a[27] as number | null) ?? null,
+    target: (a[28] as string | null) ?? null,
+    remote: a[29] ? JSON.parse(a[29] as string) : null,
   };
 }

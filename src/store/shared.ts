@@ -113,6 +113,7 @@ export function newJobRow(
     reason: f.reason,
     skipped_by: f.root,
     escalated_from: job.escalatedFrom,
+    target: job.target,
     created_at: f.now,
     finished_at: f.status === "skipped" ? f.now : null,
   };
@@ -122,4 +123,17 @@ export function newJobRow(
 export function storedDependencies(jobs: readonly NewJob[]): string[] {
   const inBatch = new Set(jobs.map((j) => j.id));
   return [...new Set(jobs.flatMap((j) => j.dependsOn).filter((d) => !inBatch.has(d)))];
+}
+
+/** The targets a batch names, each once; most batches name none. */
+export function targetsOf(jobs: readonly NewJob[]): string[] {
+  let out: Set<string> | null = null;
+  for (const j of jobs) if (j.target !== null) (out ??= new Set()).add(j.target);
+  return out ? [...out] : [];
+}
+
+/** True when the job's latest launch on a target belongs to the attempt it is in (or would be in, once claimed). */
+export function remoteRunOpen(remote: string | null, attempt: number): boolean {
+  if (!remote) return false;
+  return (JSON.parse(remote) as { attempt?: number }).attempt === attempt;
 }

@@ -5,7 +5,8 @@
  * transactions; callers never see SQL.
  */
 import type { CronSchedule, CronSpec } from "../core/cron.js";
-import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState } from "../core/job.js";
+import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState, RemoteRun } from "../core/job.js";
+import type { Target, TargetSpec } from "../core/target.js";
 import type { NewJob } from "../core/spec.js";
 
 export interface Lease {
@@ -29,6 +30,8 @@ export interface ClaimParams {
   queues?: string[] | null;
   /** Only jobs of these kinds (what the worker has handlers for); any kind when absent. */
   kinds?: string[] | null;
+  /** Only jobs of this target, within its limit (a target's lane); absent: only jobs without a target. */
+  target?: string | null;
   now?: number;
 }
 
@@ -140,6 +143,8 @@ export interface Store {
   /** The same answer as a heartbeat without extending anything: a read, so it can run often. */
   jobLeaseCheck(params: { leases: Lease[] }): Promise<LeaseStatus[]>;
   jobProgress(params: { id: string; token: number; progress: unknown }): Promise<boolean>;
+  /** Records the attempt's run on its target before it is launched; false when the lease is gone. */
+  jobRemoteSet(params: { id: string; token: number; remote: RemoteRun | null }): Promise<boolean>;
   jobLogAppend(params: { lines: LogLine[] }): Promise<void>;
   /**
    * Ends many attempts in one transaction. With `returnJobs: false` a completion's outcome has
@@ -176,6 +181,17 @@ export interface Store {
   queueStats(params: { queue?: string; now?: number }): Promise<QueueStats[]>;
   /** True when nothing is queued, scheduled, blocked or running in the queue: it has drained. */
   queueIsDrained(params: { queue: string }): Promise<boolean>;
+
+  /** Adds a target, or replaces the one of that name when `replace` is set. */
+  targetSet(params: { target: TargetSpec; replace?: boolean; now?: number }): Promise<Target>;
+  targetGet(params: { name: string }): Promise<Target | null>;
+  targetList(): Promise<Target[]>;
+  /** Refused while jobs wait for or run on the target; false when there was none of that name. */
+  targetRemove(params: { name: string }): Promise<boolean>;
+  /** What the last contact with the target found, for `target ls` and the dashboard. */
+  targetReport(params: { name: string; reachable: boolean; message: string | null; now?: number }): Promise<void>;
+  /** Jobs of the target by status (queued, running…), for listings. */
+  targetCounts(): Promise<Record<string, Partial<Record<JobStatus, number>>>>;
 
   escalationSet(params: { rule: EscalationRule }): Promise<void>;
   escalationList(): Promise<EscalationRule[]>;

@@ -59,6 +59,8 @@ function jobOf(payload: ShellPayload): Job<ShellPayload> {
     reason: null,
     progress: null,
     exitCode: null,
+    target: null,
+    remote: null,
     escalatedFrom: null,
     escalatedTo: null,
     workerId: "test-worker",

@@ -9,7 +9,9 @@ import {
   JOB_STATUSES,
   type QueueInfo,
   type QueueState,
+  type RemoteRun,
 } from "../../core/job.js";
+import { type Target, type TargetSpec, checkTarget } from "../../core/target.js";
 import { type CronSchedule, type CronSpec, cronJob, followingTick, prepareCron } from "../../core/cron.js";
 import { jobFromNew } from "../../core/job-from-new.js";
 import { nextPosition } from "../../core/position.js";
@@ -23,7 +25,9 @@ import {
   type JobRow,
   type QueueRow,
   type RuleRow,
+  type TargetRow,
   toAttempt,
+  toTarget,
   toCron,
   toJob,
   toJobRaw,
@@ -37,7 +41,9 @@ import {
   claimOrder,
   newJobRow,
   placeDependent,
+  remoteRunOpen,
   storedDependencies,
+  targetsOf,
   topologicalOrder,
   withFinalAttempt,
 } from "../shared.js";
@@ -300,7 +306,7 @@ export class PostgresStore implements Store {
       await c.query("SELECT pg_notify($1, '')", [this.channel]);
       return results;
     }
-    if (params.jobs.every((j) => j.key === null && j.dependsOn.length === 0)) return this.addPlain(params.jobs, now);
+    if (params.jobs.every((j) => j.key === null && j.dependsOn.length === 0 && j.target === null)) return this.addPlain(params.jobs, now);
     return this.tx((c) => this.addInTransaction(c, params.jobs, now));
   }
 
@@ -310,7 +316,7 @@ export class PostgresStore implements Store {
    * the wake-up folded in, as a single statement of its own.
    */
   private plainInsert(jobs: NewJob[], plain: number[], positions: number[], now: number, results: AddResult[], statusOf: Map<string, { status: JobStatus; skippedBy: string | null }>) {
-    const cols: unknown[][] = Array.from({ length: 14 }, () => []);
+    const cols: unknown[][] = Array.from({ length: 15 }, () => []);
     for (const i of plain) {
       const j = jobs[i]!;
       const status = j.runAt > now ? "scheduled" : "queued";
@@ -318,12 +324,12 @@ export class PostgresStore implements Store {
       statusOf.set(j.id, { status, skippedBy: null });
       results[i] = { job: jobFromNew(j, { status, position: positions[i]!, now, dependsOn: [], reason: null }), created: true };
       const v = [j.id, j.queue, j.kind, j.payloadJson, status, j.priority, positions[i], j.name, JSON.stringify(j.labels),
-        j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs, j.runAt, j.escalatedFrom];
+        j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs, j.runAt, j.escalatedFrom, j.target];
       v.forEach((x, k) => cols[k]!.push(x));
     }
-    const sql = `INSERT INTO ${this.t("jobs")} (id, queue, kind, payload, status, priority, position, name, labels, max_attempts, backoff, timeout_ms, run_at, escalated_from, created_at)
-       SELECT *, $15::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::float8[],
-         $8::text[], $9::text[], $10::int[], $11::text[], $12::bigint[], $13::bigint[], $14::text[])`;
+    const sql = `INSERT INTO ${this.t("jobs")} (id, queue, kind, payload, status, priority, position, name, labels, max_attempts, backoff, timeout_ms, run_at, escalated_from, target, created_at)
+       SELECT *, $16::bigint FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::smallint[], $7::float8[],
+         $8::text[], $9::text[], $10::int[], $11::text[], $12::bigint[], $13::bigint[], $14::text[], $15::text[])`;
     return { sql, values: [...cols, now] };
   }
 
@@ -331,9 +337,9 @@ export class PostgresStore implements Store {
     const results: AddResult[] = new Array(jobs.length);
     const ins = this.plainInsert(jobs, jobs.map((_, i) => i), jobs.map(() => nextPosition(now)), now, results, new Map());
     await this.exec(
-      `WITH q AS (INSERT INTO ${this.t("queues")} (name, created_at) SELECT DISTINCT unnest($16::text[]), $15::bigint ON CONFLICT (name) DO NOTHING),
+      `WITH q AS (INSERT INTO ${this.t("queues")} (name, created_at) SELECT DISTINCT unnest($17::text[]), $16::bigint ON CONFLICT (name) DO NOTHING),
        ins AS (${ins.sql})
-       SELECT pg_notify($17, '')`,
+       SELECT pg_notify($18, '')`,
       [...ins.values, [...new Set(jobs.map((j) => j.queue))], this.channel],
       "add",
     );
@@ -342,6 +348,12 @@ export class PostgresStore implements Store {
 
   private async addInTransaction(c: Q, jobs: NewJob[], now: number): Promise<AddResult[]> {
     await this.ensureQueues(c, [...new Set(jobs.map((j) => j.queue))], now);
+    const targets = targetsOf(jobs);
+    if (targets.length > 0) {
+      const known = new Set((await this.q<{ name: string }>(c, `SELECT name FROM ${this.t("targets")} WHERE name = ANY($1::text[]) FOR SHARE`, [targets])).map((r) => r.name));
+      const missing = targets.find((t) => !known.has(t));
+      if (missing !== undefined) throw new NotFoundError("target", missing);
+    }
     const positions = jobs.map(() => nextPosition(now));
     const results: AddResult[] = new Array(jobs.length);
     const statusOf = new Map<string, { status: JobStatus; skippedBy: string | null }>();
@@ -410,6 +422,7 @@ export class PostgresStore implements Store {
     if (params.limit + (params.prefetch ?? 0) <= 0) return { jobs: [], nextRunAt: null };
     const now = params.now ?? Date.now();
     await this.promoteDue(now);
+    if (params.target) return this.claimForTarget(params, params.target, now);
     // Queues without a limit: one statement, no transaction, no lock but the rows' own.
     const free = this.mayHaveUnlimited(params) ? await this.claimUnlimited(params, params.limit + (params.prefetch ?? 0), now) : [];
     return this.claimLimitedAndFinish(params, free, now);
@@ -424,7 +437,7 @@ export class PostgresStore implements Store {
     const now = params.now ?? Date.now();
     const finishes = params.finishes;
     const wanted = params.claim.limit + (params.claim.prefetch ?? 0);
-    if (!finishes.every((f) => f.outcome === "completed") || wanted <= 0) {
+    if (!finishes.every((f) => f.outcome === "completed") || wanted <= 0 || params.claim.target) {
       const outcomes = await this.jobFinishMany({ finishes, now, returnJobs: false });
       const claimed = wanted > 0 ? await this.jobClaim({ ...params.claim, now }) : { jobs: [], nextRunAt: null };
       return { outcomes, ...claimed };
@@ -460,6 +473,21 @@ export class PostgresStore implements Store {
     const outcomes = await this.afterComplete(completes, r[0], now);
     const claimed = (r[0]?.claimed ?? []).map((row) => ({ job: toJobRaw(row), token: Number(row[row.length - 1]) }));
     return { outcomes, ...(await this.claimLimitedAndFinish(claim, claimed, now)) };
+  }
+
+  /** A target's lane: every running queue in turn, each claim under the target's lock (and the queue's, when it has a limit). */
+  private async claimForTarget(params: ClaimParams, target: string, now: number): Promise<ClaimResult> {
+    const rows = await this.exec<{ name: string }>(
+      `SELECT name FROM ${this.t("queues")} WHERE state = 'running' AND ($1::text[] IS NULL OR name = ANY($1::text[])) ORDER BY name`,
+      [params.queues ?? null],
+    );
+    const claimed: ClaimedJob[] = [];
+    const start = rows.length ? this.roundRobin++ % rows.length : 0;
+    for (let k = 0; k < rows.length && claimed.length < params.limit; k++) {
+      claimed.push(...(await this.claimLimited(rows[(start + k) % rows.length]!.name, params, params.limit - claimed.length, now, target)));
+    }
+    if (claimed.length > 1) claimed.sort((a, b) => claimOrder(a.job, b.job));
+    return { jobs: claimed, nextRunAt: null };
   }
 
   /** Tops up a claim from queues with a limit, and says when the next scheduled job falls due if nothing was found. */
@@ -510,7 +538,7 @@ export class PostgresStore implements Store {
        cand AS (
          SELECT c.id FROM qs CROSS JOIN LATERAL (
            SELECT id, priority, position FROM ${this.t("jobs")}
-           WHERE queue = qs.name AND status = 'queued' AND (${p.kinds}::text[] IS NULL OR kind = ANY(${p.kinds}::text[]))
+           WHERE queue = qs.name AND status = 'queued' AND target IS NULL AND (${p.kinds}::text[] IS NULL OR kind = ANY(${p.kinds}::text[]))
            ORDER BY priority, position, id LIMIT ${p.n}::int FOR UPDATE SKIP LOCKED) c
          ORDER BY c.priority, c.position, c.id LIMIT ${p.n}::int)`;
   }
@@ -587,7 +615,7 @@ export class PostgresStore implements Store {
    * jobs, sees every claim committed before, and takes nothing unless the lock was got.
    * Values are inlined as escaped literals: a simple query can carry several statements.
    */
-  private claimLimited(queue: string, params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
+  private claimLimited(queue: string, params: ClaimParams, n: number, now: number, target: string | null = null): Promise<ClaimedJob[]> {
     return this.withClient(
       async (client) => {
         const lit = (v: string) => client.escapeLiteral(v);
@@ -595,15 +623,21 @@ export class PostgresStore implements Store {
         const key = lit(`runway:claim:${this.schema}:${queue}`);
         const kinds = params.kinds ? `ARRAY[${params.kinds.map(lit).join(", ") || "NULL"}]::text[]` : "NULL::text[]";
         const num = (v: number) => String(Math.trunc(v));
+        const t = target === null ? null : lit(target);
+        // A target's lane holds the target's lock as well, and takes a job whose run is still open (to adopt it) first.
+        const lock = t === null ? `pg_try_advisory_xact_lock(hashtext(${key}))` : `pg_try_advisory_xact_lock(hashtext(${key})) AND pg_try_advisory_xact_lock(hashtext(${lit(`runway:target:${this.schema}:${target}`)}))`;
         const sql = `BEGIN;
-          SELECT set_config('runway.claim_lock', pg_try_advisory_xact_lock(hashtext(${key}))::text, true);
+          SELECT set_config('runway.claim_lock', (${lock})::text, true);
           WITH cand AS (
             SELECT id FROM ${this.t("jobs")}
             WHERE queue = ${q} AND status = 'queued' AND (${kinds} IS NULL OR kind = ANY(${kinds}))
-            ORDER BY priority, position, id
+              AND ${t === null ? "target IS NULL" : `target = ${t}`}
+            ORDER BY ${t === null ? "" : "coalesce((remote::json->>'attempt')::int = attempts + 1, false) DESC, "}priority, position, id
             LIMIT CASE WHEN current_setting('runway.claim_lock', true) = 'true' THEN greatest(0, least(${num(n)},
               coalesce((SELECT coalesce(concurrency, 1000000000) FROM ${this.t("queues")} WHERE name = ${q} AND state = 'running'), 0)
-              - (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = ${q} AND status = 'running'))) ELSE 0 END
+              - (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = ${q} AND status = 'running')
+              ${t === null ? "" : `, coalesce((SELECT concurrency FROM ${this.t("targets")} WHERE name = ${t}), 0)
+              - (SELECT count(*) FROM ${this.t("jobs")} WHERE target = ${t} AND status = 'running')`})) ELSE 0 END
             FOR UPDATE SKIP LOCKED)
           UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
             lease_expires_at = ${num(now + params.leaseMs)}, worker_id = ${lit(params.workerId)}, started_at = ${num(now)}, abort_requested = NULL, exit_code = NULL
@@ -666,6 +700,14 @@ export class PostgresStore implements Store {
     const rows = await this.exec(
       `UPDATE ${this.t("jobs")} SET progress = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running' RETURNING 1`,
       [json, params.id, params.token],
+    );
+    return rows.length > 0;
+  }
+
+  async jobRemoteSet(params: { id: string; token: number; remote: RemoteRun | null }): Promise<boolean> {
+    const rows = await this.exec(
+      `UPDATE ${this.t("jobs")} SET remote = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running' RETURNING 1`,
+      [params.remote === null ? null : JSON.stringify(params.remote), params.id, params.token],
     );
     return rows.length > 0;
   }
@@ -882,6 +924,7 @@ export class PostgresStore implements Store {
       unique_key: r.unique_key,
       run_at: now,
       escalated_from: r.id,
+      target: r.target,
       created_at: now,
     });
     // Jobs that waited on this one now wait on its successor instead of being skipped.
@@ -985,7 +1028,8 @@ export class PostgresStore implements Store {
         let o: FinishOutcome;
         if (r.abort_requested === "cancel") o = await this.endRow(c, r, "cancelled", "cancelled", now, "lost", "cancelled by request");
         else if (r.abort_requested === "requeue") o = await this.releaseRow(c, r, now);
-        else if (!(await this.lostBefore(c, r.id))) o = await this.releaseRow(c, r, now, "lost", LOST_ERROR);
+        // A job still running on a target lost only its watcher: the next lane adopts the run, at no cost.
+        else if (remoteRunOpen(r.remote, r.attempts) || !(await this.lostBefore(c, r.id))) o = await this.releaseRow(c, r, now, "lost", LOST_ERROR);
         else o = await this.failRow(c, r, LOST_ERROR, { retryable: true, immediate: true, outcome: "lost" }, now, rules);
         if (o.status === "cancelled") out.cancelled.push(r.id);
         else if (o.status === "failed") out.failed.push(r.id);
@@ -1422,6 +1466,65 @@ export class PostgresStore implements Store {
 
   // ---------------------------------------------------------------------------------------
   // Escalation rules
+
+  // ---------------------------------------------------------------------------------------
+  // Targets
+
+  async targetSet(params: { target: TargetSpec; replace?: boolean; now?: number }): Promise<Target> {
+    const t = checkTarget(params.target);
+    const now = params.now ?? Date.now();
+    const rows = await this.exec<TargetRow>(
+      `INSERT INTO ${this.t("targets")} (name, host, port, identity, dir, sync, excludes, concurrency, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (name) DO ${params.replace ? `UPDATE SET host = excluded.host, port = excluded.port, identity = excluded.identity,
+         dir = excluded.dir, sync = excluded.sync, excludes = excluded.excludes, concurrency = excluded.concurrency` : "NOTHING"}
+       RETURNING *`,
+      [t.name, t.host, t.port, t.identity, t.dir, t.sync, JSON.stringify(t.excludes), t.concurrency, now],
+    );
+    if (rows.length === 0) throw new ConflictError(`target "${t.name}" exists; remove it first (runway target rm ${t.name}) or replace it`);
+    return toTarget(rows[0]!);
+  }
+
+  async targetGet(params: { name: string }): Promise<Target | null> {
+    const rows = await this.exec<TargetRow>(`SELECT * FROM ${this.t("targets")} WHERE name = $1`, [params.name]);
+    return rows[0] ? toTarget(rows[0]) : null;
+  }
+
+  async targetList(): Promise<Target[]> {
+    return (await this.exec<TargetRow>(`SELECT * FROM ${this.t("targets")} ORDER BY name`)).map(toTarget);
+  }
+
+  async targetRemove(params: { name: string }): Promise<boolean> {
+    return this.tx(async (c) => {
+      // The row lock keeps a job from being added to the target while it goes.
+      const found = await this.q(c, `SELECT 1 FROM ${this.t("targets")} WHERE name = $1 FOR UPDATE`, [params.name]);
+      if (found.length === 0) return false;
+      const active = (await this.q<{ n: number }>(c, `SELECT count(*)::int AS n FROM ${this.t("jobs")} WHERE target = $1 AND status IN ${ACTIVE_SQL}`, [params.name]))[0]!.n;
+      if (active > 0) {
+        throw new ConflictError(`target "${params.name}" still has ${active} job(s) waiting or running; cancel them or let them finish first`);
+      }
+      await c.query(`DELETE FROM ${this.t("targets")} WHERE name = $1`, [params.name]);
+      return true;
+    });
+  }
+
+  async targetReport(params: { name: string; reachable: boolean; message: string | null; now?: number }): Promise<void> {
+    await this.exec(`UPDATE ${this.t("targets")} SET reachable = $1, message = $2, checked_at = $3 WHERE name = $4`, [
+      params.reachable,
+      params.message,
+      params.now ?? Date.now(),
+      params.name,
+    ]);
+  }
+
+  async targetCounts(): Promise<Record<string, Partial<Record<JobStatus, number>>>> {
+    const rows = await this.exec<{ target: string; status: JobStatus; n: number }>(
+      `SELECT target, status, count(*)::int AS n FROM ${this.t("jobs")} WHERE target IS NOT NULL AND status IN ${ACTIVE_SQL} GROUP BY target, status`,
+    );
+    const out: Record<string, Partial<Record<JobStatus, number>>> = {};
+    for (const r of rows) (out[r.target] ??= {})[r.status] = r.n;
+    return out;
+  }
 
   async escalationSet(params: { rule: EscalationRule }): Promise<void> {
     const r = params.rule;

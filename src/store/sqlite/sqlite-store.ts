@@ -11,7 +11,9 @@ import {
   JOB_STATUSES,
   type QueueInfo,
   type QueueState,
+  type RemoteRun,
 } from "../../core/job.js";
+import { type Target, type TargetSpec, checkTarget } from "../../core/target.js";
 import { type CronSchedule, type CronSpec, cronJob, followingTick, prepareCron } from "../../core/cron.js";
 import { jobFromNew } from "../../core/job-from-new.js";
 import { nextPosition } from "../../core/position.js";
@@ -25,7 +27,9 @@ import {
   claimOrder,
   newJobRow,
   placeDependent,
+  remoteRunOpen,
   storedDependencies,
+  targetsOf,
   topologicalOrder,
   withFinalAttempt,
 } from "../shared.js";
@@ -56,7 +60,9 @@ import {
   type JobRow,
   type QueueRow,
   type RuleRow,
+  type TargetRow,
   toAttempt,
+  toTarget,
   toCron,
   toJob,
   toJobRaw,
@@ -77,7 +83,7 @@ export interface SqliteStoreOptions {
 const INSERT_COLUMNS = [
   "id", "queue", "kind", "payload", "status", "priority", "position", "name", "labels", "depends_on",
   "max_attempts", "backoff", "timeout_ms", "unique_key", "run_at", "reason", "skipped_by", "escalated_from",
-  "created_at", "finished_at",
+  "target", "created_at", "finished_at",
 ];
 const INSERT_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map((c) => `@${c}`).join(", ")})`;
 const INSERT_POSITIONAL_SQL = `INSERT INTO jobs (${INSERT_COLUMNS.join(", ")}) VALUES (${INSERT_COLUMNS.map(() => "?").join(", ")})`;
@@ -215,6 +221,9 @@ export class SqliteStore implements Store {
 
   private addInTransaction(jobs: NewJob[], now: number): AddResult[] {
     for (const q of new Set(jobs.map((j) => j.queue))) this.ensureQueue(q, now);
+    for (const t of targetsOf(jobs)) {
+      if (!this.stmt("SELECT 1 FROM targets WHERE name = ?").get(t)) throw new NotFoundError("target", t);
+    }
     // Positions in input order, so a batch keeps its own FIFO order.
     const positions = jobs.map(() => nextPosition(now));
     const results: AddResult[] = new Array(jobs.length);
@@ -230,7 +239,7 @@ export class SqliteStore implements Store {
         statusOf.set(j.id, { status, skippedBy: null });
         results[i] = { job: jobFromNew(j, { status, position: positions[i]!, now, dependsOn: [], reason: null }), created: true };
         return [j.id, j.queue, j.kind, j.payloadJson, status, j.priority, positions[i], j.name, JSON.stringify(j.labels), "[]",
-          j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs, null, j.runAt, null, null, j.escalatedFrom, now, null];
+          j.maxAttempts, JSON.stringify(j.backoff), j.timeoutMs, null, j.runAt, null, null, j.escalatedFrom, j.target, now, null];
       });
       const ins = this.stmt(INSERT_POSITIONAL_SQL);
       for (const r of rows) ins.run(r);
@@ -303,16 +312,22 @@ export class SqliteStore implements Store {
     const kinds = params.kinds ? JSON.stringify(params.kinds) : null;
     // The limit is computed inside the statement from the queue's state, its concurrency and the
     // jobs running in it right now, so the cap holds across every process sharing the file.
+    const target = params.target ?? null;
+    // A target's jobs are claimed by its own lane, capped by the target's limit too; a job whose
+    // run on the target is still open (its worker went away) comes first, to be adopted.
     const claimSql = `
       UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = @token,
         lease_expires_at = @expires, worker_id = @worker, started_at = @now, abort_requested = NULL, exit_code = NULL
       WHERE id IN (
         SELECT id FROM jobs
         WHERE queue = @queue AND status = 'queued' ${kinds ? "AND kind IN (SELECT value FROM json_each(@kinds))" : ""}
-        ORDER BY priority, position, id
+          AND ${target === null ? "target IS NULL" : "target = @target"}
+        ORDER BY ${target === null ? "" : "coalesce(json_extract(remote, '$.attempt') = attempts + 1, 0) DESC, "}priority, position, id
         LIMIT max(0, min(@n,
           coalesce((SELECT coalesce(concurrency, 1000000000) FROM queues WHERE name = @queue AND state = 'running'), 0)
-          - (SELECT count(*) FROM jobs WHERE queue = @queue AND status = 'running')))
+          - (SELECT count(*) FROM jobs WHERE queue = @queue AND status = 'running')
+          ${target === null ? "" : `, coalesce((SELECT concurrency FROM targets WHERE name = @target), 0)
+          - (SELECT count(*) FROM jobs WHERE target = @target AND status = 'running')`}))
       )
       RETURNING ${JOB_COLUMNS}`;
     const promoted = this.stmt("UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?").run(now);
@@ -342,6 +357,7 @@ export class SqliteStore implements Store {
             worker: params.workerId,
             now,
             ...(kinds ? { kinds } : {}),
+            ...(target === null ? {} : { target }),
           }) as unknown[][]
       ).map(toJobRaw);
       if (rows.length > 1) rows.sort(claimOrder);
@@ -393,6 +409,15 @@ export class SqliteStore implements Store {
           params.id,
           params.token,
         ).changes > 0,
+    );
+  }
+
+  async jobRemoteSet(params: { id: string; token: number; remote: RemoteRun | null }): Promise<boolean> {
+    const json = params.remote === null ? null : JSON.stringify(params.remote);
+    return this.write(
+      () =>
+        this.stmt("UPDATE jobs SET remote = ? WHERE id = ? AND lease_token = ? AND status = 'running'").run(json, params.id, params.token)
+          .changes > 0,
     );
   }
 
@@ -622,6 +647,7 @@ export class SqliteStore implements Store {
       reason: null,
       skipped_by: null,
       escalated_from: r.id,
+      target: r.target,
       created_at: now,
       finished_at: null,
     });
@@ -689,7 +715,8 @@ export class SqliteStore implements Store {
         let o: FinishOutcome;
         if (r.abort_requested === "cancel") o = this.endRow(r, "cancelled", "cancelled", now, "lost", "cancelled by request");
         else if (r.abort_requested === "requeue") o = this.releaseRow(r, now);
-        else if (!this.lostBefore(r.id)) o = this.releaseRow(r, now, "lost", LOST_ERROR);
+        // A job still running on a target lost only its watcher: the next lane adopts the run, at no cost.
+        else if (remoteRunOpen(r.remote, r.attempts) || !this.lostBefore(r.id)) o = this.releaseRow(r, now, "lost", LOST_ERROR);
         else o = this.failRow(r, LOST_ERROR, { retryable: true, immediate: true, outcome: "lost" }, now, rules);
         if (o.status === "cancelled") out.cancelled.push(r.id);
         else if (o.status === "failed") out.failed.push(r.id);
@@ -1100,6 +1127,67 @@ export class SqliteStore implements Store {
 
   private rules(): EscalationRule[] {
     return (this.stmt("SELECT * FROM escalation_rules").all() as RuleRow[]).map(toRule);
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Targets
+
+  async targetSet(params: { target: TargetSpec; replace?: boolean; now?: number }): Promise<Target> {
+    const t = checkTarget(params.target);
+    const now = params.now ?? Date.now();
+    return this.write(() => {
+      if (!params.replace && this.stmt("SELECT 1 FROM targets WHERE name = ?").get(t.name)) {
+        throw new ConflictError(`target "${t.name}" exists; remove it first (runway target rm ${t.name}) or replace it`);
+      }
+      // A replaced target keeps its creation time and last report: it is the same server, re-described.
+      const row = this.stmt(
+        `INSERT INTO targets (name, host, port, identity, dir, sync, excludes, concurrency, created_at)
+         VALUES (@name, @host, @port, @identity, @dir, @sync, @excludes, @concurrency, @now)
+         ON CONFLICT (name) DO UPDATE SET host = excluded.host, port = excluded.port, identity = excluded.identity,
+           dir = excluded.dir, sync = excluded.sync, excludes = excluded.excludes, concurrency = excluded.concurrency
+         RETURNING *`,
+      ).get({ ...t, excludes: JSON.stringify(t.excludes), now }) as TargetRow;
+      return toTarget(row);
+    });
+  }
+
+  async targetGet(params: { name: string }): Promise<Target | null> {
+    const r = this.stmt("SELECT * FROM targets WHERE name = ?").get(params.name) as TargetRow | undefined;
+    return r ? toTarget(r) : null;
+  }
+
+  async targetList(): Promise<Target[]> {
+    return (this.stmt("SELECT * FROM targets ORDER BY name").all() as TargetRow[]).map(toTarget);
+  }
+
+  async targetRemove(params: { name: string }): Promise<boolean> {
+    return this.write(() => {
+      const active = this.stmt(`SELECT count(*) FROM jobs WHERE target = ? AND status IN ${ACTIVE_SQL}`).pluck().get(params.name) as number;
+      if (active > 0) {
+        throw new ConflictError(`target "${params.name}" still has ${active} job(s) waiting or running; cancel them or let them finish first`);
+      }
+      return this.stmt("DELETE FROM targets WHERE name = ?").run(params.name).changes > 0;
+    });
+  }
+
+  async targetReport(params: { name: string; reachable: boolean; message: string | null; now?: number }): Promise<void> {
+    this.write(() => {
+      this.stmt("UPDATE targets SET reachable = ?, message = ?, checked_at = ? WHERE name = ?").run(
+        params.reachable ? 1 : 0,
+        params.message,
+        params.now ?? Date.now(),
+        params.name,
+      );
+    }, false);
+  }
+
+  async targetCounts(): Promise<Record<string, Partial<Record<JobStatus, number>>>> {
+    const rows = this.stmt(
+      `SELECT target, status, count(*) AS n FROM jobs WHERE target IS NOT NULL AND status IN ${ACTIVE_SQL} GROUP BY target, status`,
+    ).all() as { target: string; status: JobStatus; n: number }[];
+    const out: Record<string, Partial<Record<JobStatus, number>>> = {};
+    for (const r of rows) (out[r.target] ??= {})[r.status] = r.n;
+    return out;
   }
 
   async escalationSet(params: { rule: EscalationRule }): Promise<void> {
