@@ -13,6 +13,7 @@ import { registerPrune } from "./commands/prune.js";
 import { registerQueue } from "./commands/queue.js";
 import { registerShow } from "./commands/show.js";
 import { registerStats } from "./commands/stats.js";
+import { registerTarget } from "./commands/target.js";
 import { registerSteer } from "./commands/steer.js";
 import { registerWait } from "./commands/wait.js";
 import { registerWorker } from "./commands/worker.js";
@@ -37,6 +38,7 @@ for (const register of [
   registerMove,
   registerControls,
   registerQueue,
+  registerTarget,
   registerWorker,
   registerWait,
   registerStats,

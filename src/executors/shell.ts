@@ -19,6 +19,8 @@ export interface ShellPayload {
   cwd: string;
   /** the environment captured at submit (null: inherit the worker's). */
   env: Record<string, string> | null;
+  /** On a target: the local directory synced for this job, in place of the target's. */
+  sync?: string | null;
 }
 
 export interface ShellResult {
@@ -367,7 +369,8 @@ async function readTail(path: string, from: number, bytes: number): Promise<stri
   }
 }
 
-function lastLine(tail: string): string {
+/** The last non-empty line of an output, shortened, to end a failure message with. */
+export function lastLine(tail: string): string {
   const lines = tail.split(/\r?\n|\r/);
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!.trim();

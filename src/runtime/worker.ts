@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { formatDuration } from "../core/duration.js";
 import { StoreUnavailableError } from "../core/errors.js";
-import type { Job, Json } from "../core/job.js";
+import type { Job, Json, RemoteRun } from "../core/job.js";
 import type { ClaimedJob, ClaimResult, Finish, FinishOutcome, LeaseStatus, LogLine, Store } from "../store/store.js";
 import type { TypedEmitter } from "./events.js";
 
@@ -16,6 +16,29 @@ export interface JobContext {
   progress(value: Json): Promise<void>;
   /** Appends a line to the job's log. */
   log(line: string): void;
+  /**
+   * Records the attempt's run on a remote target before launching it, so a worker that takes the
+   * job over adopts that run instead of starting another. Throws when the lease is gone.
+   */
+  recordRun(run: RemoteRun | null): Promise<void>;
+}
+
+export type AbortKind = "cancel" | "requeue" | "timeout" | "lease-lost" | "shutdown";
+
+/** The reason an attempt's signal carries: what asked it to stop, and why in words. */
+export class AttemptAborted extends Error {
+  override name = "AttemptAborted";
+  constructor(
+    readonly kind: AbortKind,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Throw this from a handler to put the job back in its queue without using an attempt (e.g. its target cannot be reached). */
+export class ReleaseJob extends Error {
+  override name = "ReleaseJob";
 }
 
 export type Handler<TPayload = unknown, TResult = unknown> = (
@@ -52,9 +75,13 @@ export interface WorkerOptions {
   /** Stop gracefully on SIGINT/SIGTERM, and at once on a second signal. Default false. */
   handleSignals?: boolean;
   id?: string;
+  /** Run only jobs of this remote target, within its limit: a target's lane. Default: only jobs without a target. */
+  target?: string;
+  /** Return expired leases, tidy the tables and fire cron ticks. A process's extra lanes leave it to its main worker. Default true. */
+  housekeeping?: boolean;
+  /** Asked before each claim: false holds claiming (e.g. the target is unreachable) until `wake()`. */
+  gate?: () => boolean;
 }
-
-type AbortKind = "cancel" | "requeue" | "timeout" | "lease-lost" | "shutdown";
 
 interface Active {
   job: Job;
@@ -148,12 +175,14 @@ export class Worker {
     this.state = "running";
     this.unwatch = this.store.watch(() => this.onChange());
     this.timers.push(setInterval(() => void this.heartbeat(), this.heartbeatMs));
-    this.timers.push(setInterval(() => void this.reap(), this.reaperIntervalMs));
     // A slow safety net: a missed wake-up costs at most this long.
     this.timers.push(setInterval(() => this.kick(), 1000));
     if (this.opts.handleSignals) this.installSignals();
-    void this.reap();
-    this.cronRun = this.fireCron();
+    if (this.opts.housekeeping ?? true) {
+      this.timers.push(setInterval(() => void this.reap(), this.reaperIntervalMs));
+      void this.reap();
+      this.cronRun = this.fireCron();
+    }
     this.kick();
     return this;
   }
@@ -262,6 +291,11 @@ export class Worker {
     }
   }
 
+  /** Looks for work now (after a gate opened, say). */
+  wake(): void {
+    this.kick();
+  }
+
   private kick(): void {
     if (this.state !== "running") return;
     if (this.looping) {
@@ -293,15 +327,18 @@ export class Worker {
         const room = this.prefetch - Math.max(0, this.buffer.length - slots);
         const extra = this.prefetch > 0 && room >= this.prefetch / 2 ? room : 0;
         if (limit + extra <= 0 && batch.length === 0) break;
+        const open = !this.opts.gate || this.opts.gate();
         const claim = {
           workerId: this.id,
-          limit,
-          prefetch: extra,
+          limit: open ? limit : 0,
+          prefetch: open ? extra : 0,
           leaseMs: this.leaseMs,
           queues: this.opts.queues ?? null,
           kinds: this.kinds,
+          target: this.opts.target ?? null,
         };
-        if (limit + extra <= 0 && batch.length > 0) {
+        if (!open && batch.length === 0) break;
+        if (claim.limit + claim.prefetch <= 0 && batch.length > 0) {
           // Nothing to claim: only outcomes to write. Up to two such batches are in flight at
           // once, so the next batch gathers while the database works on the last one.
           if (this.inFlight >= 2) {
@@ -405,6 +442,12 @@ export class Worker {
         this.logBuffer.push({ jobId: a.job.id, attempt: a.job.attempts, at: Date.now(), line: String(line) });
         this.events.emit("log", { job: a.job, line: String(line) });
       },
+      recordRun: async (run) => {
+        if (a.lost || !(await this.store.jobRemoteSet({ id: a.job.id, token: a.token, remote: run }))) {
+          throw new AttemptAborted("lease-lost", "the worker lost the job's lease");
+        }
+        a.job.remote = run;
+      },
     };
     let finish: Finish;
     let result: unknown;
@@ -469,6 +512,7 @@ export class Worker {
       case "timeout":
         return { ...base, outcome: "failed", error: this.timeoutMessage(a), ...exitCodeOf(err) };
       default: {
+        if (err instanceof ReleaseJob) return { ...base, outcome: "released" };
         const message = err instanceof Error ? err.message || err.name : String(err);
         return { ...base, outcome: "failed", error: message, retryable: !(err instanceof PermanentFailure), ...exitCodeOf(err) };
       }
@@ -585,7 +629,7 @@ export class Worker {
       "lease-lost": "the worker lost the job's lease",
       shutdown: "the worker is shutting down",
     };
-    a.controller.abort(new Error(reasons[kind]));
+    a.controller.abort(new AttemptAborted(kind, reasons[kind]));
   }
 
   private apply(statuses: LeaseStatus[]): void {

@@ -23,7 +23,7 @@ import { shellHandler } from ${JSON.stringify(SHELL_JS)};
 const [home, shell, grace] = process.argv.slice(2);
 const controller = new AbortController();
 const job = { id: ${JSON.stringify(JOB_ID)}, payload: { command: null, shell, cwd: home, env: null } };
-const ctx = { signal: controller.signal, attempt: 1, workerId: "orphan-test", progress: async () => {}, log: () => {} };
+const ctx = { signal: controller.signal, attempt: 1, workerId: "orphan-test", progress: async () => {}, log: () => {}, recordRun: async () => {} };
 shellHandler({ home, killGraceMs: Number(grace) })(job, ctx).then(
   (r) => console.log("done", r.exitCode),
   (e) => console.log("failed", e.message),
@@ -289,7 +289,7 @@ describe("orphaned shell jobs", () => {
     let seq = 0;
     const run = (shell: string, controller = new AbortController()) => {
       const job = { id: `01INPROC${++seq}`, payload: { command: null, shell, cwd: h, env: null } } as Job<ShellPayload>;
-      const ctx: JobContext = { signal: controller.signal, attempt: 2, workerId: "w", progress: async () => {}, log: () => {} };
+      const ctx: JobContext = { signal: controller.signal, attempt: 2, workerId: "w", progress: async () => {}, log: () => {}, recordRun: async () => {} };
       const done = Promise.resolve(shellHandler({ home: h, killGraceMs: 300 })(job, ctx));
       done.catch(() => {});
       return { file: join(runningDir(h), `${job.id}.2.json`), done, controller };

@@ -92,6 +92,7 @@ function start(
     signal: controller.signal,
     attempt: 1,
     workerId: "test-worker",
+    recordRun: async () => {},
     progress: async () => {},
     log: (line) => {
       lines.push(line);

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { ValidationError } from "../../core/errors.js";
 import type { JobSpec } from "../../core/spec.js";
@@ -21,6 +22,9 @@ interface AddOptions {
   file?: string;
   jobFile?: string;
   json?: boolean;
+  on?: string;
+  var?: string[];
+  sync?: string;
 }
 
 /** Fields a job file may carry: a job's JSON names, plus ref for dependencies inside one file. */
@@ -46,9 +50,9 @@ function shellSpec(entry: Record<string, unknown>, where: string, opts: AddOptio
     throw new ValidationError(`${where}.command`, 'expected an argv array of strings, e.g. ["python3", "bench.py", "--n", "10"]');
   }
   if (shell !== undefined && (typeof shell !== "string" || shell.trim() === "")) throw new ValidationError(`${where}.shell`, "expected a command line");
-  if (entry.target !== undefined && entry.target !== null) {
-    throw new ValidationError(`${where}.target`, "remote targets are not available in this version of runway; leave target out");
-  }
+  const target = opts.on ?? (entry.target === undefined || entry.target === null ? undefined : entry.target);
+  if (target !== undefined && typeof target !== "string") throw new ValidationError(`${where}.target`, "expected the name of a target (runway target ls)");
+  const vars = parseVars(opts.var ?? []);
   const retries = entry.retries === undefined ? undefined : Number(entry.retries);
   const spec: Record<string, unknown> = {
     kind: "shell",
@@ -56,9 +60,16 @@ function shellSpec(entry: Record<string, unknown>, where: string, opts: AddOptio
       command: shell === undefined ? command : null,
       shell: shell ?? null,
       cwd: typeof entry.cwd === "string" ? entry.cwd : process.cwd(),
-      env: entry.env && typeof entry.env === "object" ? entry.env : captureEnv(opts.env),
+      env: jobEnv(entry, target, vars, opts),
     },
   };
+  if (target !== undefined) spec.target = target;
+  if (opts.sync !== undefined) {
+    if (target === undefined) throw new ValidationError("sync", "--sync is for jobs on a target: give --on <target> too");
+    const dir = resolve(opts.sync);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ValidationError("sync", `${opts.sync} is not a directory here`);
+    (spec.payload as Record<string, unknown>).sync = dir;
+  }
   for (const k of ["name", "queue", "priority", "dependsOn", "maxAttempts", "backoff", "timeout", "delay", "runAt", "key", "labels", "ref"]) {
     if (entry[k] !== undefined) spec[k] = entry[k];
   }
@@ -76,6 +87,32 @@ function shellSpec(entry: Record<string, unknown>, where: string, opts: AddOptio
   if (opts.key) spec.key = opts.key;
   if (opts.name) spec.name = opts.name;
   return spec as unknown as JobSpec;
+}
+
+/**
+ * A local job runs with the environment captured now (or the worker's, with --no-env), plus --var.
+ * A remote job gets the server's environment plus what is given: this machine's PATH or HOME
+ * mean nothing there.
+ */
+function jobEnv(entry: Record<string, unknown>, target: unknown, vars: Record<string, string> | null, opts: AddOptions): Record<string, string> | null {
+  if (entry.env && typeof entry.env === "object") return { ...(entry.env as Record<string, string>), ...vars };
+  if (target !== undefined) return vars;
+  if (vars && !opts.env) throw new ValidationError("var", "a local job with --no-env runs with the worker's environment and cannot add to it; drop --no-env");
+  const captured = captureEnv(opts.env);
+  return vars ? { ...captured, ...vars } : captured;
+}
+
+/** --var NAME=VALUE, repeated. */
+function parseVars(list: string[]): Record<string, string> | null {
+  if (list.length === 0) return null;
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf("=");
+    const name = eq < 0 ? "" : item.slice(0, eq);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ValidationError("var", `${JSON.stringify(item)} is not NAME=VALUE with a valid variable name`);
+    out[name] = item.slice(eq + 1);
+  }
+  return out;
 }
 
 function readEntries(path: string): unknown[] {
@@ -117,6 +154,9 @@ export function registerAdd(program: Command): void {
     .option("--name <label>", "a label shown instead of the command")
     .option("--shell <line>", "run this command line with /bin/sh -c instead of an argv")
     .option("--no-env", "do not capture the environment (the worker's is used)")
+    .option("--on <target>", "run on this remote target (runway target ls) instead of the worker's machine")
+    .option("--sync <dir>", "with --on: sync this local directory for the job instead of the target's")
+    .option("--var <NAME=VALUE...>", "set an environment variable for the job (remote jobs get only these on top of the server's)")
     .option("--file <path>", "add every job of a JSON array or NDJSON file")
     .option("--job-file <path>", "add the one job described in a JSON file")
     .option("--json", "print the job(s) as JSON")
@@ -128,6 +168,7 @@ Examples:
   runway add -q solvers -p high --retries 2 --backoff exponential:5s -- ./solve.sh instance-7
   runway add --after 01j9…,01j9… --name report -- make report
   runway add --shell 'for f in *.csv; do wc -l "$f"; done'
+  runway add --on lab --var SEED=7 -- python3 bench.py --size 10
   runway add --file jobs.json --priority P1`,
     )
     .action(async (command: string[], opts: AddOptions) => {

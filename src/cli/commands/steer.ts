@@ -2,10 +2,27 @@ import type { Command } from "commander";
 import type { Job } from "../../core/job.js";
 import type { Runway } from "../../runtime/runway.js";
 import { jobJson, printJson, withRunway } from "../context.js";
+import { withJobTarget } from "../remote.js";
+
+/**
+ * A running job on a target is stopped there from here as well (TERM, then KILL): it must stop
+ * even when no worker is watching it. Its worker does the same when it notices; twice is harmless.
+ */
+async function cancel(rw: Runway, id: string): Promise<Job> {
+  const job = await rw.cancel(id);
+  if (job.status === "running" && job.target && job.remote) {
+    try {
+      await withJobTarget(rw, job, (client, runId) => client.cancel(runId, 5));
+    } catch (err) {
+      process.stderr.write(`runway: ${id} is marked cancelled, but stopping it on ${job.target} failed: ${(err as Error).message}; its worker will try again\n`);
+    }
+  }
+  return job;
+}
 
 /** cancel, retry and skip: the same shape, one or more ids, the new status of each. */
 const VERBS: { name: string; description: string; run: (rw: Runway, id: string) => Promise<Job>; example: string }[] = [
-  { name: "cancel", description: "Cancel jobs: waiting ones at once, running ones by stopping their process group", run: (rw, id) => rw.cancel(id), example: "runway cancel 01j9zq…" },
+  { name: "cancel", description: "Cancel jobs: waiting ones at once, running ones by stopping their process group (on a target too)", run: cancel, example: "runway cancel 01j9zq…" },
   { name: "retry", description: "Requeue failed, cancelled or skipped jobs with fresh attempts (jobs skipped because of them wait again)", run: (rw, id) => rw.requeue(id), example: "runway retry 01j9zq…" },
   { name: "skip", description: "Skip jobs that have not started (jobs that depend on them are skipped too)", run: (rw, id) => rw.skip(id), example: "runway skip 01j9zq…" },
 ];

@@ -4,6 +4,7 @@ import { formatDuration, parseDuration } from "../../core/duration.js";
 import { reapOrphans } from "../../executors/orphans.js";
 import { shellHandler } from "../../executors/shell.js";
 import type { Runway } from "../../runtime/runway.js";
+import { TargetLanes } from "../../runtime/target-lanes.js";
 import { commandText, home, openRunway, parseIntOption } from "../context.js";
 
 interface WorkerOptions {
@@ -143,18 +144,25 @@ queue); a second signal stops it at once.`,
         ...(leaseMs !== undefined ? { leaseMs, reaperIntervalMs: Math.max(100, Math.min(5000, Math.floor(leaseMs / 2))) } : {}),
         handleSignals: true,
       });
+      const lanes = await new TargetLanes(rw, {
+        home: home(),
+        sshConfig: process.env.RUNWAY_SSH_CONFIG || null,
+        ...(opts.queue ? { queues: opts.queue } : {}),
+        ...(leaseMs !== undefined ? { leaseMs } : {}),
+      }).start();
       if (killed > 0) say("warning", { killed }, `stopped ${killed} process group${killed === 1 ? "" : "s"} left running by a worker that was killed`);
-      say("ready", { workerId: worker.id, db: rw.store.location }, `worker ${worker.id} on ${rw.store.location}`);
+      const targets = lanes.names.length ? ` (targets: ${lanes.names.join(", ")})` : "";
+      say("ready", { workerId: worker.id, db: rw.store.location, targets: lanes.names }, `worker ${worker.id} on ${rw.store.location}${targets}`);
       const stopped = new Promise<void>((resolve) => {
         const check = async () => {
-          if (opts.untilEmpty && worker.runningCount === 0 && (await idle(rw, opts.queue))) {
-            await worker.stop();
+          if (opts.untilEmpty && worker.runningCount === 0 && lanes.runningCount === 0 && (await idle(rw, opts.queue))) {
+            await Promise.all([worker.stop(), lanes.stop()]);
             return resolve();
           }
           setTimeout(() => void check().catch(() => resolve()), 200).unref();
         };
         if (opts.untilEmpty) void check();
-        for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void worker.stop().then(() => resolve()));
+        for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => void Promise.all([worker.stop(), lanes.stop()]).then(() => resolve()));
       });
       await stopped;
       if (progress) {
