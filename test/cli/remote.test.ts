@@ -230,6 +230,26 @@ describe("remote targets", () => {
     expect(attempts[1]!.exitCode).toBe(7);
   }, 60_000);
 
+  it("a worker stopped with SIGTERM hands a running remote job back at once; the next worker adopts the run", async () => {
+    const w = await world({ sync: false });
+    const marker = join(w.dir, "runs.log");
+    const id = (await w.runway("add", "--on", "box", "--shell", `echo start >> ${marker}; sleep 1.5; echo done`)).stdout.trim();
+    const first = startWorker(w);
+    await until("the run to start", () => existsSync(marker));
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    const handed = await show(w, id);
+    expect(handed.status).toBe("queued");
+    expect(handed.remote.attempt).toBe(1);
+    const second = startWorker(w, "--until-empty");
+    expect(await second.exited).toBe(0);
+    const job = await show(w, id);
+    expect(job.status).toBe("completed");
+    expect(job.attempts).toBe(1);
+    expect(readFileSync(marker, "utf8")).toBe("start\n");
+    expect((await w.runway("logs", id)).stdout).toBe("done\n");
+  }, 60_000);
+
   it("concurrency 1 holds with two workers on one target", async () => {
     const w = await world({ concurrency: 1, sync: false });
     const log = join(w.dir, "overlap.log");

@@ -56,7 +56,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startSshd(opts: { setEnv?: Record<string, string> } = {}): Promise<Sshd> {
+/** `extra`: more sshd_config lines, e.g. a ForceCommand that makes the login shell talk. */
+export async function startSshd(opts: { extra?: string[] } = {}): Promise<Sshd> {
   ensureSshTools();
   // Short and private: keys under a world-writable parent are refused unless StrictModes is off.
   const dir = mkdtempSync("/tmp/rwsshd-");
@@ -65,7 +66,6 @@ export async function startSshd(opts: { setEnv?: Record<string, string> } = {}):
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "client_key")]);
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")), { mode: 0o600 });
   const port = await freePort();
-  const setEnv = Object.entries(opts.setEnv ?? {}).map(([k, v]) => `SetEnv ${k}=${v}`);
   writeFileSync(
     join(dir, "sshd_config"),
     [
@@ -82,7 +82,7 @@ export async function startSshd(opts: { setEnv?: Record<string, string> } = {}):
       "MaxSessions 20",
       "MaxStartups 50:30:100",
       "LogLevel VERBOSE",
-      ...setEnv,
+      ...(opts.extra ?? []),
       "",
     ].join("\n"),
   );

@@ -195,9 +195,9 @@ function rsyncDetail(stderr: string, code: number): string {
   const lines = stderr
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l && !/^rsync error: some files\/attrs were not transferred/.test(l));
+    .filter((l) => l && !/^rsync error: some files\/attrs were not transferred|^\(see the rsync man ?page/.test(l));
   const text = lines.slice(0, 3).join("; ");
-  if (code === 12 && /protocol version mismatch|is your shell clean/i.test(stderr)) {
+  if (/protocol version mismatch|is your shell clean/i.test(stderr)) {
     return `${text} (the server's login shell prints text for non-interactive sessions; make ~/.bashrc quiet when not interactive)`;
   }
   return text || `rsync exited with ${code}`;
