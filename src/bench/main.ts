@@ -12,6 +12,7 @@ import { type Figure, type FigureDef, type RunConfig, jsonRecords, renderHeader,
 import { RUNWAY_PREFETCH, RunwaySide, sqliteTarget } from "./runway-side.js";
 import { SHELL_SIDES, SHELL_WORKLOAD_ID, type ShellSideName, type ShellTable, runShellTable } from "./shell-bench.js";
 import { renderShellTable, shellJsonRecords } from "./shell-report.js";
+import { REMOTE_WORKLOAD_ID, type RemoteSizes, type RemoteTable, renderRemoteTable, runRemoteTable } from "./remote-bench.js";
 import { PG_SIDES, type PgSideName, SQLITE_SIDES, type Side, type SqliteSideName } from "./side.js";
 import { quantile } from "./stats.js";
 
@@ -21,11 +22,13 @@ const USAGE = `usage: npm run bench -- [options]
   --json               one JSON object per line (environment first, then each figure)
   --runs <n>           runs per figure (default 3, --quick 1); the median is reported
   --only <ids>         comma-separated workloads: single-add, bulk-add, drain-10, drain-100, latency
-                       (SQLite table), drain-24 (PostgreSQL table), shell (shell-jobs table)
+                       (SQLite table), drain-24 (PostgreSQL table), shell (shell-jobs table),
+                       remote (jobs on a loopback SSH target: sshd, rsync and tmux from Debian,
+                       installed with apt-get when missing)
   --side <names>       comma-separated sides (default all): runway, bullmq (SQLite table);
                        runway-pg, graphile, pgboss (PostgreSQL table; graphile brings its
                        defaults rows, graphile-default runs those alone); runway-shell, tsp
-                       (shell-jobs table)
+                       (shell-jobs table); runway-remote (remote table)
   --durability <d>     runway durability on SQLite: normal (default) or full
 
 Redis: BENCH_REDIS_HOST (127.0.0.1), BENCH_REDIS_PORT (6379), BENCH_REDIS_DB (15; flushed before every workload).
@@ -37,6 +40,7 @@ Temporary SQLite databases go under $TMPDIR (/tmp) and are deleted as the run go
 
 interface Sizes {
   pg: PgSizes;
+  remote: RemoteSizes;
   runs: number;
   single: number;
   singleWarmup: number;
@@ -54,6 +58,7 @@ const BATCH = 1000;
 // Sized so the default run, every side, three runs each, stays within ten minutes on 2 cores.
 // Single adds on PostgreSQL wait for a WAL flush each, hence fewer of them.
 const FULL: Sizes = {
+  remote: { jobs: 20, warmup: 2, pollSamples: 30 },
   pg: {
     single: 5_000,
     singleWarmup: 500,
@@ -79,6 +84,7 @@ const FULL: Sizes = {
 };
 
 const QUICK: Sizes = {
+  remote: { jobs: 20, warmup: 2, pollSamples: 10 },
   pg: {
     single: 1_000,
     singleWarmup: 100,
@@ -159,7 +165,7 @@ function positiveInt(text: string, flag: string): number {
 function sideNamesOf(value: string | undefined): string[] {
   if (value === undefined) return [...SQLITE_SIDES, "runway-pg", "graphile", "pgboss", ...SHELL_SIDES];
   const names = value.split(",").map((x) => x.trim()).filter(Boolean);
-  const known: readonly string[] = [...SQLITE_SIDES, ...PG_SIDES, ...SHELL_SIDES];
+  const known: readonly string[] = [...SQLITE_SIDES, ...PG_SIDES, ...SHELL_SIDES, "runway-remote"];
   for (const n of names) if (!known.includes(n)) fail(`--side takes ${known.join(", ")}; got ${JSON.stringify(n)}`);
   if (names.length === 0) fail("--side needs at least one name");
   return names;
@@ -189,7 +195,7 @@ async function main(): Promise<void> {
   const all = workloads(sizes);
   const only = values.only?.split(",").map((x) => x.trim()).filter(Boolean);
   for (const id of only ?? []) {
-    if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id) && id !== SHELL_WORKLOAD_ID) fail(`unknown workload ${JSON.stringify(id)}`);
+    if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id) && id !== SHELL_WORKLOAD_ID && id !== REMOTE_WORKLOAD_ID) fail(`unknown workload ${JSON.stringify(id)}`);
   }
   const plan = only ? all.filter((w) => only.includes(w.id)) : all;
   const sideNames = sideNamesOf(values.side);
@@ -239,6 +245,8 @@ async function main(): Promise<void> {
     }));
     const pg: PgTable | null = admin ? await runPgTable({ admin, names: pgNames, sizes: sizes.pg, runs: sizes.runs, only, log }) : null;
     const shell: ShellTable | null = shellNames.length > 0 ? await runShellTable({ names: shellNames, runs: sizes.runs, log }) : null;
+    const remoteWanted = (!only || only.includes(REMOTE_WORKLOAD_ID)) && (!values.side || sideNames.includes("runway-remote"));
+    const remote: RemoteTable | null = remoteWanted ? await runRemoteTable({ sizes: sizes.remote, runs: sizes.runs, log }) : null;
 
     const config: RunConfig = { mode: values.quick ? "quick" : "full", runs: sizes.runs };
     const sqliteNotes = [
@@ -251,13 +259,19 @@ async function main(): Promise<void> {
       "latency: worker and queue concurrency 1, 2 ms idle before each add; performance.now() before the add to the handler's first line.",
     ];
     if (values.json) {
-      const records = [...jsonRecords(env, config, figures), ...(pg ? pgJsonRecords(pg.figures) : []), ...(shell ? shellJsonRecords(shell) : [])];
+      const records = [
+        ...jsonRecords(env, config, figures),
+        ...(pg ? pgJsonRecords(pg.figures) : []),
+        ...(shell ? shellJsonRecords(shell) : []),
+        ...(remote ? [{ type: "table", table: "remote", ...remote }] : []),
+      ];
       process.stdout.write(`${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
     } else {
       const lines = renderHeader(env, config);
       if (figures.length > 0) lines.push("", ...renderTable(env, sqliteNotes, figures));
       if (pg) lines.push("", ...renderPgTable(env, pg.figures, pg.text));
       if (shell) lines.push("", ...renderShellTable(env, shell));
+      if (remote) lines.push("", ...renderRemoteTable(remote));
       process.stdout.write(`${lines.join("\n")}\n`);
     }
   } finally {

@@ -64,10 +64,11 @@ export class RunWatcher {
             if (v.state === "missing") v = { state: "ended", status: "LOST", exitCode: null, signal: null, reason: "missing_on_server", startedAt: null, endedAt: null, settle: false };
             if (v.state !== "ended") continue;
             const verdict = v;
-            await this.client.close(id, verdict).catch(() => undefined);
             const list = this.waiters.get(id) ?? [];
             this.waiters.delete(id);
             for (const w of list) w.resolve({ verdict, tail: ev.tail });
+            // Recorded on the server too, after the waiters have it: the next job need not wait for this.
+            void this.client.close(id, verdict).catch(() => undefined);
           }
         } catch (err) {
           if (controller.signal.aborted) continue;

@@ -137,7 +137,7 @@ describe("runs on the server: the fault matrix", () => {
     expect(bad.verdict).toMatchObject({ status: "FAILED", exitCode: 3 });
     expect(bad.tail!.toString()).toBe("broken\n");
     // The dead panes kept for their status are let go once the verdict is recorded.
-    expect(spawnSync("tmux", ["-S", join(b.server, "tmux.sock"), "has-session", "-t", "=runway-ok-1"]).status).not.toBe(0);
+    await until("the pane to go", () => spawnSync("tmux", ["-S", join(b.server, "tmux.sock"), "has-session", "-t", "=runway-ok-1"]).status !== 0);
   });
 
   it("launching the same run twice starts it once; a full target says busy", async () => {
@@ -170,7 +170,8 @@ describe("runs on the server: the fault matrix", () => {
     expect(ev.lockHeld || ev.groupAlive).toBe(true);
     const end = await ended(b, "orphan-1");
     expect(end.verdict).toMatchObject({ status: "FAILED", exitCode: 5, reason: "recovered_from_exit_code_file" });
-    expect(sql(b, "SELECT status || ' ' || exit_code FROM runs WHERE run_id = 'orphan-1'")).toBe("FAILED 5");
+    // The verdict is written into the server's row too, so the server's own count of running jobs is right.
+    await until("the server's row", () => sql(b, "SELECT status || ' ' || exit_code FROM runs WHERE run_id = 'orphan-1'") === "FAILED 5");
   });
 
   it("wrapper and job SIGKILLed: lost, and the lock is free", async () => {
@@ -201,7 +202,7 @@ describe("runs on the server: the fault matrix", () => {
     sql(b, "UPDATE runs SET boot_id = 'another-boot' WHERE run_id = 'boot-1'");
     const end = await ended(b, "boot-1");
     expect(end.verdict).toMatchObject({ status: "LOST", reason: "server_rebooted" });
-    expect(sql(b, "SELECT status || ' ' || reason FROM runs WHERE run_id = 'boot-1'")).toBe("LOST server_rebooted");
+    await until("the server's row", () => sql(b, "SELECT status || ' ' || reason FROM runs WHERE run_id = 'boot-1'") === "LOST server_rebooted");
     // Letting the run's session go hung up on the job already; make sure nothing is left.
     spawnSync("kill", ["-9", `-${pidOf(b, "boot-1", "job.pgid")}`]);
   });
