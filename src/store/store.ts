@@ -82,11 +82,28 @@ export interface JobListParams {
   queue?: string;
   status?: JobStatus[];
   kind?: string;
+  target?: string;
+  /** Jobs whose name or command contains this text (case-insensitive). */
+  search?: string;
+  /** Only jobs that finished at or after this time (epoch ms). */
+  finishedSince?: number;
   /** Return jobs after this id in the listing order (pagination cursor). */
   after?: string;
   limit?: number;
-  /** "queue": claim order (priority, position, id); "recent": newest first. Default "queue". */
-  order?: "queue" | "recent";
+  /**
+   * "queue": claim order (priority, position, id); "recent": newest first; "added": oldest first,
+   * by id (ids grow with time, so `after` walks jobs added since); "finished": by end time. Default "queue".
+   */
+  order?: "queue" | "recent" | "added" | "finished";
+}
+
+/** Jobs that ended in one slice of time, for throughput and duration charts. */
+export interface TimelineBucket {
+  at: number;
+  completed: number;
+  failed: number;
+  /** Mean duration of the attempts that completed in the slice. */
+  meanMs: number | null;
 }
 
 export interface LogLine {
@@ -164,6 +181,8 @@ export interface Store {
   jobGet(params: { id: string }): Promise<Job | null>;
   jobList(params: JobListParams): Promise<Job[]>;
   jobAttempts(params: { id: string }): Promise<Attempt[]>;
+  /** Completions and failures per slice of `bucketMs` since `since`, oldest first; empty slices left out. */
+  jobTimeline(params: { since: number; bucketMs: number; queue?: string }): Promise<TimelineBucket[]>;
   jobLogs(params: { id: string; afterSeq?: number; limit?: number }): Promise<StoredLogLine[]>;
   /** Every job of the escalation chain the job belongs to, first to last. */
   jobChain(params: { id: string }): Promise<Job[]>;

@@ -687,6 +687,36 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
     });
 
 
+    describe("listing for a dashboard", () => {
+      it("pages by addition order, filters by name or command text, lists by end time, and draws a timeline", async () => {
+        await unlimited();
+        const jobs = await addMany([
+          { kind: "k", name: "alpha 100%" },
+          { kind: "k", name: "beta", payload: { command: ["python3", "solve.py"] } },
+          { kind: "k", name: "gamma" },
+        ]);
+        const added = await store.jobList({ order: "added", limit: 2 });
+        expect(added.map((j) => j.id)).toEqual([jobs[0]!.id, jobs[1]!.id]);
+        expect((await store.jobList({ order: "added", after: jobs[1]!.id })).map((j) => j.id)).toEqual([jobs[2]!.id]);
+        expect((await store.jobList({ search: "SOLVE" })).map((j) => j.name)).toEqual(["beta"]);
+        expect((await store.jobList({ search: "100%" })).map((j) => j.name)).toEqual(["alpha 100%"]);
+        expect(await store.jobList({ search: "0_%" })).toEqual([]);
+        const claimed = await claim(3, T0);
+        await store.jobComplete({ id: claimed[1]!.job.id, token: claimed[1]!.token, now: T0 + 61_000 });
+        await store.jobComplete({ id: claimed[0]!.job.id, token: claimed[0]!.token, now: T0 + 1_000 });
+        await store.jobFail({ id: claimed[2]!.job.id, token: claimed[2]!.token, error: "x", now: T0 + 62_000 });
+        const finished = await store.jobList({ order: "finished", finishedSince: T0 + 500 });
+        expect(finished.map((j) => j.id)).toEqual([claimed[0]!.job.id, claimed[1]!.job.id, claimed[2]!.job.id]);
+        expect((await store.jobList({ order: "finished", finishedSince: T0 + 500, after: claimed[1]!.job.id })).map((j) => j.id)).toEqual([claimed[2]!.job.id]);
+        const timeline = await store.jobTimeline({ since: T0, bucketMs: 60_000 });
+        const bucket = (t: number) => Math.floor(t / 60_000) * 60_000;
+        expect(timeline).toEqual([
+          { at: bucket(T0 + 1_000), completed: 1, failed: 0, meanMs: 1_000 },
+          { at: bucket(T0 + 61_000), completed: 1, failed: 1, meanMs: 61_000 },
+        ]);
+      });
+    });
+
     describe("targets", () => {
       const box = { name: "box", host: "alice@box.example", dir: "~/runs", concurrency: 1 };
 

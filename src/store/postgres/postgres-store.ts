@@ -63,6 +63,7 @@ import type {
   ReapResult,
   Store,
   StoredLogLine,
+  TimelineBucket,
 } from "../store.js";
 import { type PgLocation, explainPgError, isTransient, loadPg, migrate, parsePgUrl } from "./connection.js";
 import { PgListener } from "./listener.js";
@@ -1068,24 +1069,48 @@ export class PostgresStore implements Store {
       }
       where.push(`status = ANY(${arg(params.status)}::text[])`);
     }
-    const recent = params.order === "recent";
+    if (params.target !== undefined) where.push(`target = ${arg(params.target)}`);
+    if (params.search) {
+      const pattern = arg(`%${params.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+      where.push(`(name ILIKE ${pattern} OR payload ILIKE ${pattern})`);
+    }
+    if (params.finishedSince !== undefined) where.push(`finished_at >= ${arg(params.finishedSince)}`);
+    const order = params.order ?? "queue";
     return this.read(async (c) => {
       if (params.after !== undefined) {
-        if (recent) where.push(`id < ${arg(params.after)}`);
-        else {
+        if (order === "recent") where.push(`id < ${arg(params.after)}`);
+        else if (order === "added") where.push(`id > ${arg(params.after)}`);
+        else if (order === "finished") {
+          const cur = await this.mustRow(c, params.after);
+          where.push(`(finished_at, id) > (${arg(cur.finished_at ?? 0)}::bigint, ${arg(cur.id)})`);
+        } else {
           const cur = await this.mustRow(c, params.after);
           where.push(`(priority, position, id) > (${arg(cur.priority)}::smallint, ${arg(cur.position)}::float8, ${arg(cur.id)})`);
         }
       }
       const limit = Math.min(Math.max(params.limit ?? 100, 1), 10_000);
+      const orderBy = { queue: "priority, position, id", recent: "id DESC", added: "id", finished: "finished_at, id" }[order];
       const rows = await this.q<JobRow>(
         c,
         `SELECT * FROM ${this.t("jobs")} ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-         ORDER BY ${recent ? "id DESC" : "priority, position, id"} LIMIT ${arg(limit)}`,
+         ORDER BY ${orderBy} LIMIT ${arg(limit)}`,
         args,
       );
       return rows.map(toJob);
     });
+  }
+
+  async jobTimeline(params: { since: number; bucketMs: number; queue?: string }): Promise<TimelineBucket[]> {
+    const b = Math.max(1, Math.trunc(params.bucketMs));
+    const rows = await this.exec<{ at: string; completed: number; failed: number; mean: number | null }>(
+      `SELECT (finished_at / $1) * $1 AS at, count(*) FILTER (WHERE status = 'completed')::int AS completed,
+         count(*) FILTER (WHERE status = 'failed')::int AS failed,
+         avg(finished_at - started_at) FILTER (WHERE status = 'completed')::float8 AS mean
+       FROM ${this.t("jobs")} WHERE finished_at >= $2 AND status IN ('completed', 'failed') AND ($3::text IS NULL OR queue = $3)
+       GROUP BY 1 ORDER BY 1`,
+      [b, params.since, params.queue ?? null],
+    );
+    return rows.map((r) => ({ at: Number(r.at), completed: r.completed, failed: r.failed, meanMs: r.mean === null ? null : Math.round(r.mean) }));
   }
 
   async jobAttempts(params: { id: string }): Promise<Attempt[]> {

@@ -49,6 +49,7 @@ import type {
   ReapResult,
   Store,
   StoredLogLine,
+  TimelineBucket,
 } from "../store.js";
 import { ChangeFeed } from "./change-feed.js";
 import { type Durability, migrate, openConnection } from "./connection.js";
@@ -758,11 +759,27 @@ export class SqliteStore implements Store {
       where.push("status IN (SELECT value FROM json_each(@statuses))");
       args.statuses = JSON.stringify(params.status);
     }
-    const recent = params.order === "recent";
+    if (params.target !== undefined) {
+      where.push("target = @target");
+      args.target = params.target;
+    }
+    if (params.search) {
+      where.push("(name LIKE @search ESCAPE '\\' OR payload LIKE @search ESCAPE '\\')");
+      args.search = `%${params.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    }
+    if (params.finishedSince !== undefined) {
+      where.push("finished_at >= @finishedSince");
+      args.finishedSince = params.finishedSince;
+    }
+    const order = params.order ?? "queue";
     if (params.after !== undefined) {
-      if (recent) {
-        where.push("id < @after");
-        args.after = params.after;
+      args.after = params.after;
+      if (order === "recent") where.push("id < @after");
+      else if (order === "added") where.push("id > @after");
+      else if (order === "finished") {
+        const c = this.mustRow(params.after);
+        where.push("(finished_at, id) > (@cfin, @after)");
+        args.cfin = c.finished_at ?? 0;
       } else {
         const c = this.mustRow(params.after);
         where.push("(priority, position, id) > (@cp, @cpos, @cid)");
@@ -770,9 +787,22 @@ export class SqliteStore implements Store {
       }
     }
     args.limit = Math.min(Math.max(params.limit ?? 100, 1), 10_000);
+    const orderBy = { queue: "priority, position, id", recent: "id DESC", added: "id", finished: "finished_at, id" }[order];
     const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY ${recent ? "id DESC" : "priority, position, id"} LIMIT @limit`;
+      ORDER BY ${orderBy} LIMIT @limit`;
     return (this.db.prepare(sql).all(args) as JobRow[]).map(toJob);
+  }
+
+  async jobTimeline(params: { since: number; bucketMs: number; queue?: string }): Promise<TimelineBucket[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT CAST(finished_at / @b AS INTEGER) * @b AS at, sum(status = 'completed') AS completed, sum(status = 'failed') AS failed,
+           avg(CASE WHEN status = 'completed' THEN finished_at - started_at END) AS meanMs
+         FROM jobs WHERE finished_at >= @since AND status IN ('completed', 'failed') ${params.queue !== undefined ? "AND queue = @queue" : ""}
+         GROUP BY 1 ORDER BY 1`,
+      )
+      .all({ b: Math.max(1, Math.trunc(params.bucketMs)), since: params.since, ...(params.queue !== undefined ? { queue: params.queue } : {}) }) as TimelineBucket[];
+    return rows.map((r) => ({ at: r.at, completed: r.completed, failed: r.failed, meanMs: r.meanMs === null ? null : Math.round(r.meanMs) }));
   }
 
   async jobAttempts(params: { id: string }): Promise<Attempt[]> {
