@@ -12,6 +12,7 @@ import { registerMove } from "./commands/move.js";
 import { registerPrune } from "./commands/prune.js";
 import { registerQueue } from "./commands/queue.js";
 import { registerShow } from "./commands/show.js";
+import { registerServe } from "./commands/serve.js";
 import { registerStats } from "./commands/stats.js";
 import { registerTarget } from "./commands/target.js";
 import { registerSteer } from "./commands/steer.js";
@@ -40,6 +41,7 @@ for (const register of [
   registerQueue,
   registerTarget,
   registerWorker,
+  registerServe,
   registerWait,
   registerStats,
   registerCron,
