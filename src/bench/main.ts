@@ -5,13 +5,14 @@ import { parseArgs } from "node:util";
 import { BullmqSide } from "./bullmq-side.js";
 import { collectEnvironment } from "./environment.js";
 import { type Workload, measure } from "./measure.js";
-import { DEFAULT_PG_URL, PgAdmin } from "./pg-admin.js";
+import { DEFAULT_PG_URL, PgAdmin, withSchema } from "./pg-admin.js";
 import { PG_WORKLOAD_IDS, type PgSizes, type PgTable, runPgTable } from "./pg-bench.js";
 import { pgJsonRecords, renderPgTable } from "./pg-report.js";
 import { type Figure, type FigureDef, type RunConfig, jsonRecords, renderHeader, renderTable } from "./report.js";
 import { RUNWAY_PREFETCH, RunwaySide, sqliteTarget } from "./runway-side.js";
 import { SHELL_SIDES, SHELL_WORKLOAD_ID, type ShellSideName, type ShellTable, runShellTable } from "./shell-bench.js";
 import { renderShellTable, shellJsonRecords } from "./shell-report.js";
+import { SERVER_WORKLOAD_ID, type ServerSizes, type ServerTable, renderServerTable, runServerTable } from "./server-bench.js";
 import { REMOTE_WORKLOAD_ID, type RemoteSizes, type RemoteTable, renderRemoteTable, runRemoteTable } from "./remote-bench.js";
 import { PG_SIDES, type PgSideName, SQLITE_SIDES, type Side, type SqliteSideName } from "./side.js";
 import { quantile } from "./stats.js";
@@ -24,7 +25,8 @@ const USAGE = `usage: npm run bench -- [options]
   --only <ids>         comma-separated workloads: single-add, bulk-add, drain-10, drain-100, latency
                        (SQLite table), drain-24 (PostgreSQL table), shell (shell-jobs table),
                        remote (jobs on a loopback SSH target: sshd, rsync and tmux from Debian,
-                       installed with apt-get when missing)
+                       installed with apt-get when missing), server (the HTTP API with
+                       100,000 jobs in the store: SQLite, and PostgreSQL when its sides run)
   --side <names>       comma-separated sides (default all): runway, bullmq (SQLite table);
                        runway-pg, graphile, pgboss (PostgreSQL table; graphile brings its
                        defaults rows, graphile-default runs those alone); runway-shell, tsp
@@ -41,6 +43,7 @@ Temporary SQLite databases go under $TMPDIR (/tmp) and are deleted as the run go
 interface Sizes {
   pg: PgSizes;
   remote: RemoteSizes;
+  server: ServerSizes;
   runs: number;
   single: number;
   singleWarmup: number;
@@ -59,6 +62,7 @@ const BATCH = 1000;
 // Single adds on PostgreSQL wait for a WAL flush each, hence fewer of them.
 const FULL: Sizes = {
   remote: { jobs: 20, warmup: 2, pollSamples: 30 },
+  server: { jobs: 100_000, requests: 200 },
   pg: {
     single: 5_000,
     singleWarmup: 500,
@@ -85,6 +89,7 @@ const FULL: Sizes = {
 
 const QUICK: Sizes = {
   remote: { jobs: 20, warmup: 2, pollSamples: 10 },
+  server: { jobs: 100_000, requests: 50 },
   pg: {
     single: 1_000,
     singleWarmup: 100,
@@ -195,13 +200,14 @@ async function main(): Promise<void> {
   const all = workloads(sizes);
   const only = values.only?.split(",").map((x) => x.trim()).filter(Boolean);
   for (const id of only ?? []) {
-    if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id) && id !== SHELL_WORKLOAD_ID && id !== REMOTE_WORKLOAD_ID) fail(`unknown workload ${JSON.stringify(id)}`);
+    if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id) && id !== SHELL_WORKLOAD_ID && id !== REMOTE_WORKLOAD_ID && id !== SERVER_WORKLOAD_ID) fail(`unknown workload ${JSON.stringify(id)}`);
   }
   const plan = only ? all.filter((w) => only.includes(w.id)) : all;
   const sideNames = sideNamesOf(values.side);
   // A table none of whose workloads is selected needs none of its servers: --only shell runs without Redis or PostgreSQL.
   const sqliteNames = plan.length === 0 ? [] : sideNames.filter((n): n is SqliteSideName => (SQLITE_SIDES as readonly string[]).includes(n));
-  const pgWanted = !only || only.some((id) => PG_WORKLOAD_IDS.includes(id));
+  const pgTableWanted = !only || only.some((id) => PG_WORKLOAD_IDS.includes(id));
+  const pgWanted = pgTableWanted || !!only?.includes(SERVER_WORKLOAD_ID);
   const pgNames = !pgWanted ? [] : sideNames.filter((n): n is PgSideName => (PG_SIDES as readonly string[]).includes(n));
   const shellWanted = !only || only.includes(SHELL_WORKLOAD_ID);
   const shellNames = !shellWanted ? [] : sideNames.filter((n): n is ShellSideName => (SHELL_SIDES as readonly string[]).includes(n));
@@ -243,10 +249,19 @@ async function main(): Promise<void> {
       runway: bySide.get("runway") ?? null,
       bullmq: bySide.get("bullmq") ?? null,
     }));
-    const pg: PgTable | null = admin ? await runPgTable({ admin, names: pgNames, sizes: sizes.pg, runs: sizes.runs, only, log }) : null;
+    const pg: PgTable | null = admin && pgTableWanted ? await runPgTable({ admin, names: pgNames, sizes: sizes.pg, runs: sizes.runs, only, log }) : null;
     const shell: ShellTable | null = shellNames.length > 0 ? await runShellTable({ names: shellNames, runs: sizes.runs, log }) : null;
     const remoteWanted = (!only || only.includes(REMOTE_WORKLOAD_ID)) && (!values.side || sideNames.includes("runway-remote"));
     const remote: RemoteTable | null = remoteWanted ? await runRemoteTable({ sizes: sizes.remote, runs: sizes.runs, log }) : null;
+    const serverTables: ServerTable[] = [];
+    if ((!only || only.includes(SERVER_WORKLOAD_ID)) && (!values.side || sideNames.includes("runway") || sideNames.includes("runway-pg"))) {
+      if (!values.side || sideNames.includes("runway")) serverTables.push(await runServerTable({ sizes: sizes.server, runs: sizes.runs, log }));
+      if (admin && (!values.side || sideNames.includes("runway-pg"))) {
+        await admin.dropSchema("runway_server_bench");
+        serverTables.push(await runServerTable({ sizes: sizes.server, runs: sizes.runs, db: withSchema(admin.url, "runway_server_bench"), log }));
+        await admin.dropSchema("runway_server_bench");
+      }
+    }
 
     const config: RunConfig = { mode: values.quick ? "quick" : "full", runs: sizes.runs };
     const sqliteNotes = [
@@ -264,6 +279,7 @@ async function main(): Promise<void> {
         ...(pg ? pgJsonRecords(pg.figures) : []),
         ...(shell ? shellJsonRecords(shell) : []),
         ...(remote ? [{ type: "table", table: "remote", ...remote }] : []),
+        ...serverTables.map((t) => ({ type: "table", table: "server", ...t })),
       ];
       process.stdout.write(`${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
     } else {
@@ -272,6 +288,7 @@ async function main(): Promise<void> {
       if (pg) lines.push("", ...renderPgTable(env, pg.figures, pg.text));
       if (shell) lines.push("", ...renderShellTable(env, shell));
       if (remote) lines.push("", ...renderRemoteTable(remote));
+      if (serverTables.length > 0) lines.push("", ...renderServerTable(serverTables));
       process.stdout.write(`${lines.join("\n")}\n`);
     }
   } finally {
