@@ -37,6 +37,7 @@ export function registerShow(program: Command): void {
         line("cwd", j.cwd);
         if (j.env) line("env", opts.env ? Object.entries(j.env).map(([k, v]) => `${k}=${v}`).join(" ") : `${(j.env as string[]).length} variables (--env to see them)`);
         line("queue", job.queue);
+        if (job.target) line("target", job.remote ? `${job.target} (run ${job.remote.runId})` : job.target);
         line("status", job.status + (job.reason ? ` (${job.reason})` : ""));
         line("priority", job.priority);
         line("attempts", `${job.attempts} of ${job.maxAttempts}`);
