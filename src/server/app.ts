@@ -94,7 +94,7 @@ export function createApp(o: AppOptions) {
   app.use("*", async (c, next) => {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
     const path = c.req.path;
-    const open = path === "/healthz" || path === "/readyz" || path === "/login" || path === "/app.css";
+    const open = path === "/healthz" || path === "/readyz" || path === "/login" || path === "/app.css" || path === "/favicon.ico";
     const changes = c.req.method !== "GET" && c.req.method !== "HEAD";
     if (changes && !sameOrigin({ "sec-fetch-site": c.req.header("sec-fetch-site"), origin: c.req.header("origin"), host: c.req.header("host") })) {
       return c.json(errorBody("forbidden", "cross-site request refused: state changes must come from this server's own pages"), 403);
@@ -118,6 +118,8 @@ export function createApp(o: AppOptions) {
   });
   app.get("/metrics", async (c) => c.text(await metrics.metrics(), 200, { "Content-Type": metrics.contentType }));
 
+  // Browsers ask for it on every page; the pages carry their own icon.
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("/login", (c) => c.html(asset("login.html")));
   app.post("/login", async (c) => {
     const form = await c.req.parseBody();
@@ -173,8 +175,8 @@ export function createApp(o: AppOptions) {
     const { id } = c.req.valid("param");
     const { offset = 0, attempt } = c.req.valid("query");
     const job = await mustJob(rw, id);
-    const running = job.status === "running";
     const n = attempt ?? Math.max(1, job.attempts);
+    const running = job.status === "running" && n === job.attempts;
     if (job.target && job.remote && job.remote.attempt === n) {
       const t = await rw.store.targetGet({ name: job.target });
       if (t) {
