@@ -16,7 +16,7 @@ const workers: ChildProcess[] = [];
 
 beforeAll(async () => {
   sshd = await startSshd();
-}, 120_000);
+}, 600_000);
 
 afterAll(() => {
   for (const w of workers) w.kill("SIGKILL");

@@ -24,7 +24,7 @@ beforeAll(async () => {
   sshd = await startSshd();
   // Every session first prints a banner on stdout, as a chatty ~/.bashrc does, then runs the command.
   noisy = await startSshd({ extra: [`ForceCommand printf 'Welcome to the lab server!\\n'; eval "$SSH_ORIGINAL_COMMAND"`] });
-}, 120_000);
+}, 600_000);
 
 afterAll(() => {
   for (const c of cleanups.splice(0)) c();
