@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BIN, cli } from "../helpers/cli.js";
 import { type Sshd, startSshd } from "../helpers/sshd.js";
 import { tempDir } from "../helpers/tmp.js";
+import { until } from "../helpers/processes.js";
 
 let sshd: Sshd;
 const dirs: (() => void)[] = [];
@@ -64,15 +65,6 @@ function startWorker(w: World, ...args: string[]): { child: ChildProcess; output
   return { child, output: () => out, exited };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function show(w: World, id: string): Promise<Record<string, any>> {
   const r = await w.runway("show", id, "--json");

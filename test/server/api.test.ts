@@ -10,6 +10,7 @@ import { type Runway, open } from "../../src/runtime/runway.js";
 import { type RunningServer, startServer } from "../../src/server/serve.js";
 import { tokenMatches } from "../../src/server/security.js";
 import { tempDir } from "../helpers/tmp.js";
+import { until } from "../helpers/processes.js";
 
 interface Ctx {
   rw: Runway;
@@ -54,15 +55,6 @@ async function setup(opts: { host?: string; token?: string | null; readOnly?: bo
   };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe("the JSON API", () => {
   it("adds jobs (one, or many in one go), lists them with filters and pages, and shows one with its details", async () => {

@@ -14,6 +14,7 @@ import { type RunEnd, RunWatcher } from "../../../src/executors/ssh/run-watcher.
 import { SyncError, TargetClient } from "../../../src/executors/ssh/target-client.js";
 import { type Sshd, startSshd } from "../../helpers/sshd.js";
 import { tempDir } from "../../helpers/tmp.js";
+import { until } from "../../helpers/processes.js";
 import { HOSTILE } from "./quote.test.js";
 
 let sshd: Sshd;
@@ -74,15 +75,6 @@ function runFile(b: Box, runId: string, name: string): string {
   return join(b.server, "runs", runId, name);
 }
 
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function sql(b: Box, statement: string): string {
   return execFileSync("sqlite3", [join(b.server, "server.db"), statement], { encoding: "utf8" }).trim();
