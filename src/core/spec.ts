@@ -181,6 +181,10 @@ function zodToValidation(err: z.ZodError, prefix: string): ValidationError {
       `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}; allowed: ${Object.keys(QUICK).join(", ")}`,
     );
   }
+  // zod says "expected string, received undefined" of a field left out; people say "missing".
+  if (issue.code === "invalid_type" && (issue as { input?: unknown }).input === undefined) {
+    return new ValidationError(path, `missing; expected ${(issue as { expected?: string }).expected ?? "a value"}`);
+  }
   return new ValidationError(path, issue.message);
 }
 
