@@ -1,7 +1,6 @@
 import type { Job } from "../core/job.js";
 import type { TargetClient } from "../executors/ssh/target-client.js";
 import type { Runway } from "../runtime/runway.js";
-import { targetClient } from "../runtime/target-lanes.js";
 import { home } from "./context.js";
 
 /**
@@ -12,6 +11,7 @@ export async function withJobTarget<T>(rw: Runway, job: Job, fn: (client: Target
   if (!job.target || !job.remote) return null;
   const target = await rw.store.targetGet({ name: job.target });
   if (!target) return null;
+  const { targetClient } = await import("../runtime/target-lanes.js");
   const client = targetClient(target, { home: home(), sshConfig: process.env.RUNWAY_SSH_CONFIG || null });
   return fn(client, job.remote.runId);
 }

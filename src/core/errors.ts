@@ -6,7 +6,8 @@ export type ErrorCode =
   | "invalid_input"
   | "not_found"
   | "conflict"
-  | "store_unavailable";
+  | "store_unavailable"
+  | "unreachable";
 
 export class RunwayError extends Error {
   readonly code: ErrorCode;

@@ -52,8 +52,9 @@ export function checkTarget(spec: TargetSpec): Omit<Target, "createdAt" | "reach
   // ssh starts remote commands in the home directory, so "~/x" is simply "x".
   if (dir.startsWith("~/")) dir = dir.slice(2);
   dir = dir.replace(/\/+$/, "");
-  if (dir === "" || dir === "~" || /[\n\0]/.test(dir) || dir.split("/").includes("..")) {
-    throw bad("dir", `${JSON.stringify(spec.dir)} cannot be runway's directory on the server; give a path under the remote home (e.g. runway) or an absolute one`);
+  // Plain characters only: the path travels inside rsync's and tmux's own command lines on the server.
+  if (dir === "" || dir === "~" || !/^[A-Za-z0-9_./-]+$/.test(dir) || dir.split("/").includes("..")) {
+    throw bad("dir", `${JSON.stringify(spec.dir)} cannot be runway's directory on the server; give a path under the remote home (e.g. runway) or an absolute one, of letters, digits and _ . / -`);
   }
   const sync = spec.sync ?? null;
   if (sync !== null && (typeof sync !== "string" || !sync.startsWith("/") || /[\n\0]/.test(sync))) {

@@ -145,8 +145,9 @@ async function runShell(
   let handle: FileHandle | undefined;
   let logStart: number;
   try {
-    await mkdir(dirname(logPath), { recursive: true });
-    handle = await open(logPath, "a");
+    // Output may hold secrets: the log folders and files are private to runway's user.
+    await mkdir(dirname(logPath), { recursive: true, mode: 0o700 });
+    handle = await open(logPath, "a", 0o600);
     // A log that already holds an earlier run of this attempt keeps it; the tail is this run's only.
     logStart = (await handle.stat()).size;
   } catch (err) {

@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import type { Job } from "../core/job.js";
 import type { Target } from "../core/target.js";
 import { SshConnection } from "../executors/ssh/connection.js";
 import { remoteHandler } from "../executors/ssh/remote-handler.js";
@@ -22,6 +23,25 @@ export interface LaneOptions {
 export function targetClient(target: Target, opts: { home: string; sshConfig?: string | null }): TargetClient {
   const conn = new SshConnection({ host: target.host, port: target.port, identity: target.identity }, { home: opts.home, configFile: opts.sshConfig ?? null });
   return new TargetClient(target, conn);
+}
+
+/**
+ * Cancels a job; one running on a target is also stopped there (TERM, then KILL), so it stops
+ * even when no worker is watching it. Its worker does the same when it notices; twice is
+ * harmless. `remote` settles when the server has answered (or failed to).
+ */
+export async function cancelJob(
+  rw: Runway,
+  id: string,
+  opts: { home: string; sshConfig?: string | null },
+): Promise<{ job: Job; remote: Promise<void> }> {
+  const job = await rw.cancel(id);
+  if (job.status !== "running" || !job.target || !job.remote) return { job, remote: Promise.resolve() };
+  const runId = job.remote.runId;
+  const remote = rw.store.targetGet({ name: job.target }).then(async (t) => {
+    if (t) await targetClient(t, opts).cancel(runId, 5);
+  });
+  return { job, remote };
 }
 
 /** Whether a target answers, with backoff between tries while it does not; reported to the store on each change. */
@@ -74,6 +94,8 @@ export class TargetLanes {
   private readonly lanes = new Map<string, Lane>();
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
+  /** One refresh at a time: two overlapping ones could start two lanes for one target. */
+  private refreshing: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly rw: Runway,
@@ -87,6 +109,11 @@ export class TargetLanes {
     return this;
   }
 
+  private refresh(): Promise<void> {
+    this.refreshing = this.refreshing.catch(() => undefined).then(() => this.sync());
+    return this.refreshing;
+  }
+
   get names(): string[] {
     return [...this.lanes.keys()];
   }
@@ -97,7 +124,7 @@ export class TargetLanes {
     return n;
   }
 
-  private async refresh(): Promise<void> {
+  private async sync(): Promise<void> {
     if (this.stopping) return;
     const targets = await this.rw.store.targetList();
     const seen = new Set<string>();
@@ -106,6 +133,7 @@ export class TargetLanes {
       const lane = this.lanes.get(t.name);
       if (lane && sameTarget(lane.target, t)) continue;
       if (lane) await this.stopLane(lane);
+      if (this.stopping) return;
       this.startLane(t);
     }
     for (const [name, lane] of this.lanes) if (!seen.has(name)) await this.stopLane(lane);
@@ -147,6 +175,7 @@ export class TargetLanes {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
+    await this.refreshing.catch(() => undefined);
     await Promise.all([...this.lanes.values()].map((l) => this.stopLane(l)));
   }
 }

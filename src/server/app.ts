@@ -2,19 +2,21 @@ import { readFileSync } from "node:fs";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { streamSSE } from "hono/streaming";
 import { ConflictError, NotFoundError, RunwayError, ValidationError } from "../core/errors.js";
 import type { Job, JobStatus } from "../core/job.js";
 import { jobJson } from "../core/job-view.js";
 import type { JobSpec } from "../core/spec.js";
+import type { Target } from "../core/target.js";
 import { shellLogPath } from "../executors/shell.js";
 import type { Runway } from "../runtime/runway.js";
-import { targetClient } from "../runtime/target-lanes.js";
+import { cancelJob, targetClient } from "../runtime/target-lanes.js";
 import type { MoveTarget } from "../store/store.js";
 import { routes } from "./contracts.js";
 import type { EventFeed } from "./event-feed.js";
 import { createMetrics } from "./metrics.js";
-import { SECURITY_HEADERS, sameOrigin, tokenMatches, tokenOf } from "./security.js";
+import { SECURITY_HEADERS, loopbackHost, sameOrigin, tokenMatches, tokenOf } from "./security.js";
 
 export interface AppOptions {
   runway: Runway;
@@ -27,10 +29,11 @@ export interface AppOptions {
   sshConfig?: string | null;
 }
 
-const STATUS: Record<RunwayError["code"], 400 | 404 | 409 | 503> = {
+const STATUS: Record<RunwayError["code"], 400 | 404 | 409 | 502 | 503> = {
   invalid_input: 400,
   not_found: 404,
   conflict: 409,
+  unreachable: 502,
   store_unavailable: 503,
 };
 
@@ -68,6 +71,14 @@ function specOf(body: Record<string, unknown>): JobSpec {
 
 export function createApp(o: AppOptions) {
   const rw = o.runway;
+  // One client per target, so log requests share one SSH connection instead of opening their own.
+  const clients = new Map<string, { key: string; client: ReturnType<typeof targetClient> }>();
+  const clientFor = (t: Target) => {
+    const key = JSON.stringify([t.host, t.port, t.identity, t.dir]);
+    let e = clients.get(t.name);
+    if (!e || e.key !== key) clients.set(t.name, (e = { key, client: targetClient(t, { home: o.home, sshConfig: o.sshConfig ?? null }) }));
+    return e.client;
+  };
   const metrics = createMetrics(rw.store, o.feed);
   const app = new OpenAPIHono({
     // Bad input names the field, in the same words the CLI uses.
@@ -82,9 +93,8 @@ export function createApp(o: AppOptions) {
 
   app.onError((err, c) => {
     if (err instanceof RunwayError) return c.json(errorBody(err.code, err.message), STATUS[err.code]);
-    if (err instanceof SyntaxError || /JSON/i.test(err.message) && c.req.method !== "GET") {
-      return c.json(errorBody("invalid_input", "the body is not valid JSON"), 400);
-    }
+    if (err instanceof HTTPException && err.status === 400) return c.json(errorBody("invalid_input", "the body is not valid JSON"), 400);
+    if (err instanceof SyntaxError) return c.json(errorBody("invalid_input", "the body is not valid JSON"), 400);
     // Never a stack trace to the client; the operator sees it.
     process.stderr.write(`runway serve: ${c.req.method} ${c.req.path}: ${err.stack ?? err.message}\n`);
     return c.json(errorBody("internal", "internal error; the server's log has the details"), 500);
@@ -96,6 +106,10 @@ export function createApp(o: AppOptions) {
     const path = c.req.path;
     const open = path === "/healthz" || path === "/readyz" || path === "/login" || path === "/app.css" || path === "/favicon.ico";
     const changes = c.req.method !== "GET" && c.req.method !== "HEAD";
+    // Without a token, only loopback names: a page whose DNS name was re-pointed at 127.0.0.1 is refused.
+    if (o.token === null && !loopbackHost(c.req.header("host"))) {
+      return c.json(errorBody("forbidden", `unknown Host ${JSON.stringify(c.req.header("host") ?? "")}: without a token only 127.0.0.1, localhost and [::1] are served; use --token to serve other names`), 403);
+    }
     if (changes && !sameOrigin({ "sec-fetch-site": c.req.header("sec-fetch-site"), origin: c.req.header("origin"), host: c.req.header("host") })) {
       return c.json(errorBody("forbidden", "cross-site request refused: state changes must come from this server's own pages"), 403);
     }
@@ -181,7 +195,7 @@ export function createApp(o: AppOptions) {
       const t = await rw.store.targetGet({ name: job.target });
       if (t) {
         try {
-          const r = await targetClient(t, { home: o.home, sshConfig: o.sshConfig ?? null }).tail(job.remote.runId, offset, 256 * 1024);
+          const r = await clientFor(t).tail(job.remote.runId, offset, 256 * 1024);
           return c.json({ offset: offset + r.bytes.length, size: r.size, text: r.bytes.toString("utf8"), running }, 200);
         } catch {
           // Unreachable: the copy kept here, below.
@@ -218,7 +232,13 @@ export function createApp(o: AppOptions) {
   app.openapi(routes.jobAction, async (c) => {
     const { id, action } = c.req.valid("param");
     await mustJob(rw, id);
-    const job = action === "cancel" ? await rw.cancel(id) : action === "skip" ? await rw.skip(id) : await rw.requeue(id);
+    if (action === "cancel") {
+      const { job, remote } = await cancelJob(rw, id, { home: o.home, sshConfig: o.sshConfig ?? null });
+      // The answer does not wait for the server's grace period; a failure there is the operator's to see.
+      void remote.catch((err: Error) => process.stderr.write(`runway serve: ${id} is cancelled, but stopping it on ${job.target} failed: ${err.message}\n`));
+      return c.json({ job: jobJson(job) }, 200);
+    }
+    const job = action === "skip" ? await rw.skip(id) : await rw.requeue(id);
     return c.json({ job: jobJson(job) }, 200);
   });
 
@@ -288,14 +308,17 @@ async function neighbourOf(rw: Runway, job: Job, dir: "up" | "down"): Promise<Jo
 
 async function sse(c: Context, stream: Parameters<Parameters<typeof streamSSE>[1]>[0], feed: EventFeed): Promise<void> {
   let id = 0;
-  const queue: string[] = [];
+  const queue: { type: string; data: string }[] = [];
   let wake: (() => void) | null = null;
-  const unsubscribe = feed.subscribe((e) => {
-    queue.push(JSON.stringify(e));
-    // A client that does not read is not allowed to grow memory without end.
-    if (queue.length > 10_000) queue.splice(0, queue.length - 10_000);
-    wake?.();
-  });
+  const unsubscribe = feed.subscribe(
+    (e) => {
+      queue.push({ type: e.type, data: JSON.stringify(e) });
+      // A client that does not read is not allowed to grow memory without end.
+      if (queue.length > 10_000) queue.splice(0, queue.length - 10_000);
+      wake?.();
+    },
+    { logs: true },
+  );
   stream.onAbort(() => {
     unsubscribe();
     wake?.();
@@ -303,19 +326,18 @@ async function sse(c: Context, stream: Parameters<Parameters<typeof streamSSE>[1
   await stream.writeSSE({ event: "hello", data: JSON.stringify({ at: Date.now() }), id: String(id++) });
   while (!stream.aborted && !c.req.raw.signal.aborted) {
     if (queue.length === 0) {
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((r) => {
         wake = r;
-        setTimeout(r, 15_000).unref();
+        timer = setTimeout(r, 15_000);
       });
+      clearTimeout(timer);
       wake = null;
       // A comment now and then keeps proxies from closing an idle stream.
       if (queue.length === 0 && !stream.aborted) await stream.write(": keep-alive\n\n");
       continue;
     }
-    for (const data of queue.splice(0)) {
-      const type = (JSON.parse(data) as { type: string }).type;
-      await stream.writeSSE({ event: type, data, id: String(id++) });
-    }
+    for (const e of queue.splice(0)) await stream.writeSSE({ event: e.type, data: e.data, id: String(id++) });
   }
   unsubscribe();
 }

@@ -26,6 +26,8 @@ const MAX_LOG_LINES = 200;
  */
 export class EventFeed {
   private readonly listeners = new Set<(e: FeedEvent) => void>();
+  /** Subscribers that want log lines (event streams); reading logs is skipped while there are none. */
+  private logReaders = 0;
   private lastId = "";
   private lastFinishedAt = 0;
   private readonly seenFinished = new Set<string>();
@@ -63,9 +65,16 @@ export class EventFeed {
     if (this.timer) clearInterval(this.timer);
   }
 
-  subscribe(fn: (e: FeedEvent) => void): () => void {
+  subscribe(fn: (e: FeedEvent) => void, opts: { logs?: boolean } = {}): () => void {
     this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+    if (opts.logs) this.logReaders++;
+    let on = true;
+    return () => {
+      if (!on) return;
+      on = false;
+      this.listeners.delete(fn);
+      if (opts.logs) this.logReaders--;
+    };
   }
 
   private emit(e: FeedEvent): void {
@@ -120,16 +129,22 @@ export class EventFeed {
     this.running = now;
     this.workers = workers.size;
     for (const id of this.logOffsets.keys()) if (!now.has(id.split("#")[0]!)) this.logOffsets.delete(id);
-    // Ended since the last look (a second of overlap, de-duplicated, for ends stamped a moment late).
-    const ended = await this.store.jobList({ order: "finished", finishedSince: since - 1000, limit: 5000 });
-    for (const j of ended) {
-      this.lastFinishedAt = Math.max(this.lastFinishedAt, j.finishedAt ?? 0);
-      const key = `${j.id}:${j.status}:${j.finishedAt}`;
-      if (this.seenFinished.has(key) || !FINISHED.has(j.status)) continue;
-      this.seenFinished.add(key);
-      this.busyQueues.add(j.queue);
-      const durationMs = j.startedAt !== null && j.finishedAt !== null ? j.finishedAt - j.startedAt : null;
-      this.emit({ type: j.status as "completed", job: jobJson(j), durationMs });
+    // Ended since the last look (a second of overlap, de-duplicated, for ends stamped a moment
+    // late), page by page on the (finished_at, id) cursor however many there were.
+    let after: string | undefined;
+    for (;;) {
+      const ended = await this.store.jobList({ order: "finished", finishedSince: since - 1000, limit: 2000, ...(after ? { after } : {}) });
+      for (const j of ended) {
+        this.lastFinishedAt = Math.max(this.lastFinishedAt, j.finishedAt ?? 0);
+        const key = `${j.id}:${j.status}:${j.finishedAt}`;
+        if (this.seenFinished.has(key) || !FINISHED.has(j.status)) continue;
+        this.seenFinished.add(key);
+        this.busyQueues.add(j.queue);
+        const durationMs = j.startedAt !== null && j.finishedAt !== null ? j.finishedAt - j.startedAt : null;
+        this.emit({ type: j.status as "completed", job: jobJson(j), durationMs });
+      }
+      if (ended.length < 2000) break;
+      after = ended[ended.length - 1]!.id;
     }
     if (this.seenFinished.size > 50_000) this.seenFinished.clear();
     for (const q of await this.store.queueList()) {
@@ -149,7 +164,7 @@ export class EventFeed {
 
   /** New whole lines of a running shell job's log, when the log is on this machine. */
   private tailLog(job: Job): void {
-    if (job.kind !== "shell" || this.listeners.size === 0 || job.attempts < 1) return;
+    if (job.kind !== "shell" || this.logReaders === 0 || job.attempts < 1) return;
     const path = shellLogPath(this.home, job.id, job.attempts);
     const key = `${job.id}#${job.attempts}`;
     if (!existsSync(path)) return;

@@ -31,6 +31,13 @@ export function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || /^127\./.test(host);
 }
 
+/** A Host header naming this machine's loopback (any port). */
+export function loopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith("[") ? host.slice(0, host.indexOf("]") + 1) : host.replace(/:\d+$/, "");
+  return name === "localhost" || name === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
 /** The token a request carries: `Authorization: Bearer …`, or the cookie the login page sets. */
 export function tokenOf(headers: { authorization?: string | undefined; cookie?: string | undefined }): string | null {
   const auth = headers.authorization;

@@ -38,6 +38,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: o.port ?? 7400 }, () => resolve(s));
     s.once("error", reject);
+  }).catch((err: unknown) => {
+    feed.stop();
+    throw err;
   });
   const addr = server.address() as AddressInfo;
   const shown = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

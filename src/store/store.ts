@@ -83,7 +83,7 @@ export interface JobListParams {
   status?: JobStatus[];
   kind?: string;
   target?: string;
-  /** Jobs whose name or command contains this text (case-insensitive). */
+  /** Jobs whose name or shell command contains this text (case-insensitive); nothing else of a payload is searched. */
   search?: string;
   /** Only jobs that finished at or after this time (epoch ms). */
   finishedSince?: number;

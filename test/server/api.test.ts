@@ -270,6 +270,24 @@ describe("security", () => {
     expect((await api("/api/jobs", { method: "POST", json: { kind: "k" }, headers: { ...auth, origin: `http://${host}` } })).status).toBe(201);
   });
 
+  it("without a token, answers only requests addressed to a loopback name (DNS rebinding)", async () => {
+    const { server } = await setup();
+    const { request } = await import("node:http");
+    const port = Number(new URL(server.url).port);
+    const get = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path: "/api/jobs", headers: { host } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    expect(await get(`evil.example:${port}`)).toBe(403);
+    expect(await get(`127.0.0.1:${port}`)).toBe(200);
+    expect(await get(`localhost:${port}`)).toBe(200);
+  });
+
   it("a read-only server refuses every change; every response carries a content security policy", async () => {
     const { api } = await setup({ readOnly: true });
     const add = await api("/api/jobs", { method: "POST", json: { kind: "k" } });

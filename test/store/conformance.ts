@@ -692,7 +692,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         await unlimited();
         const jobs = await addMany([
           { kind: "k", name: "alpha 100%" },
-          { kind: "k", name: "beta", payload: { command: ["python3", "solve.py"] } },
+          { kind: "k", name: "beta", payload: { command: ["python3", "solve.py"], env: { SECRET: "hunter2" } } },
           { kind: "k", name: "gamma" },
         ]);
         const added = await store.jobList({ order: "added", limit: 2 });
@@ -701,6 +701,8 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect((await store.jobList({ search: "SOLVE" })).map((j) => j.name)).toEqual(["beta"]);
         expect((await store.jobList({ search: "100%" })).map((j) => j.name)).toEqual(["alpha 100%"]);
         expect(await store.jobList({ search: "0_%" })).toEqual([]);
+        // A payload's other fields, such as a captured environment, are not searchable.
+        expect(await store.jobList({ search: "hunter2" })).toEqual([]);
         const claimed = await claim(3, T0);
         await store.jobComplete({ id: claimed[1]!.job.id, token: claimed[1]!.token, now: T0 + 61_000 });
         await store.jobComplete({ id: claimed[0]!.job.id, token: claimed[0]!.token, now: T0 + 1_000 });

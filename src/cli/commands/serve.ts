@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { ValidationError } from "../../core/errors.js";
-import { startServer } from "../../server/serve.js";
 import { home, openRunway, parseIntOption } from "../context.js";
 
 export function registerServe(program: Command): void {
@@ -14,6 +13,8 @@ export function registerServe(program: Command): void {
     .addHelpText("after", "\nExamples:\n  runway serve\n  runway serve --host 0.0.0.0 --port 8080 --read-only\n")
     .action(async (opts: { host: string; port: number; token?: string; readOnly?: boolean }) => {
       if (opts.token !== undefined && opts.token.length < 16) throw new ValidationError("token", "use at least 16 characters");
+      // Loaded here, not with the CLI: the HTTP stack costs every other command 100 ms otherwise.
+      const { startServer } = await import("../../server/serve.js");
       const rw = openRunway(program);
       const server = await startServer({
         runway: rw,
@@ -27,6 +28,7 @@ export function registerServe(program: Command): void {
         await rw.close();
         if (err.code === "EADDRINUSE") throw new ValidationError("port", `${opts.host}:${opts.port} is in use; pick another with --port`);
         if (err.code === "EADDRNOTAVAIL") throw new ValidationError("host", `${opts.host} is not an address of this machine`);
+        if (err.code === "EACCES") throw new ValidationError("port", `port ${opts.port} needs privileges this user does not have; pick one above 1023`);
         throw err;
       });
       process.stdout.write(`runway serve: ${server.url}/ on ${rw.store.location}${opts.readOnly ? " (read-only)" : ""}\n`);

@@ -1,22 +1,18 @@
 import type { Command } from "commander";
 import type { Job } from "../../core/job.js";
 import type { Runway } from "../../runtime/runway.js";
-import { jobJson, printJson, withRunway } from "../context.js";
-import { withJobTarget } from "../remote.js";
+import { home, jobJson, printJson, withRunway } from "../context.js";
 
 /**
  * A running job on a target is stopped there from here as well (TERM, then KILL): it must stop
  * even when no worker is watching it. Its worker does the same when it notices; twice is harmless.
  */
 async function cancel(rw: Runway, id: string): Promise<Job> {
-  const job = await rw.cancel(id);
-  if (job.status === "running" && job.target && job.remote) {
-    try {
-      await withJobTarget(rw, job, (client, runId) => client.cancel(runId, 5));
-    } catch (err) {
-      process.stderr.write(`runway: ${id} is marked cancelled, but stopping it on ${job.target} failed: ${(err as Error).message}; its worker will try again\n`);
-    }
-  }
+  const { cancelJob } = await import("../../runtime/target-lanes.js");
+  const { job, remote } = await cancelJob(rw, id, { home: home(), sshConfig: process.env.RUNWAY_SSH_CONFIG || null });
+  await remote.catch((err: Error) => {
+    process.stderr.write(`runway: ${id} is marked cancelled, but stopping it on ${job.target} failed: ${err.message}; its worker will try again\n`);
+  });
   return job;
 }
 

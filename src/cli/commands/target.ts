@@ -3,8 +3,6 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { NotFoundError, ValidationError } from "../../core/errors.js";
 import type { Target } from "../../core/target.js";
-import { preflight } from "../../executors/ssh/preflight.js";
-import { targetClient } from "../../runtime/target-lanes.js";
 import { age, home, parseIntOption, printJson, withRunway } from "../context.js";
 import { table } from "../table.js";
 
@@ -129,6 +127,7 @@ Examples:
       await withRunway(program, async (rw) => {
         const t = await rw.store.targetGet({ name });
         if (!t) throw new NotFoundError("target", name);
+        const [{ preflight }, { targetClient }] = await Promise.all([import("../../executors/ssh/preflight.js"), import("../../runtime/target-lanes.js")]);
         const client = targetClient(t, { home: home(), sshConfig: process.env.RUNWAY_SSH_CONFIG || null });
         const checks = await preflight(client);
         const ok = checks.every((c) => c.ok || c.warning);

@@ -4,7 +4,6 @@ import { formatDuration, parseDuration } from "../../core/duration.js";
 import { reapOrphans } from "../../executors/orphans.js";
 import { shellHandler } from "../../executors/shell.js";
 import type { Runway } from "../../runtime/runway.js";
-import { TargetLanes } from "../../runtime/target-lanes.js";
 import { commandText, home, openRunway, parseIntOption } from "../context.js";
 
 interface WorkerOptions {
@@ -144,6 +143,7 @@ queue); a second signal stops it at once.`,
         ...(leaseMs !== undefined ? { leaseMs, reaperIntervalMs: Math.max(100, Math.min(5000, Math.floor(leaseMs / 2))) } : {}),
         handleSignals: true,
       });
+      const { TargetLanes } = await import("../../runtime/target-lanes.js");
       const lanes = await new TargetLanes(rw, {
         home: home(),
         sshConfig: process.env.RUNWAY_SSH_CONFIG || null,

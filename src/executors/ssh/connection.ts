@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { lstatSync, mkdirSync } from "node:fs";
+import { RunwayError } from "../../core/errors.js";
 import { homedir, userInfo } from "node:os";
 import { join } from "node:path";
 import { remoteCommand } from "./quote.js";
@@ -31,11 +32,30 @@ export interface ExecResult {
  * ssh could not run the command at all: the server is unreachable, refused the key, its host key
  * changed, or the call timed out. The job is not at fault; the caller retries later.
  */
-export class TransportError extends Error {
-  override name = "TransportError";
+export class TransportError extends RunwayError {
+  constructor(message: string) {
+    super("unreachable", message);
+  }
 }
 
 const CONNECT_TIMEOUT_S = 10;
+
+let controlDir: string | null = null;
+
+/**
+ * The folder of the shared connections' sockets. One that someone else made, or that others can
+ * enter, is refused: a socket planted there would receive the jobs' scripts.
+ */
+function privateControlDir(): string {
+  const uid = userInfo().uid;
+  const dir = process.env.XDG_RUNTIME_DIR ? join(process.env.XDG_RUNTIME_DIR, "runway-ssh") : join("/tmp", `runway-${uid}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o077) !== 0) {
+    throw new TransportError(`${dir} is not a private folder of this user (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)}); remove it and try again`);
+  }
+  return dir;
+}
 
 /**
  * One server, reached with the system's OpenSSH client (so ~/.ssh/config, agents and ProxyJump
@@ -60,9 +80,8 @@ export class SshConnection {
 
   /** Short, private to this user, and out of ~/.ssh: a socket path must stay under 108 bytes. */
   private controlPath(): string {
-    const dir = join("/tmp", `runway-${userInfo().uid}`);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    return join(dir, "%C");
+    controlDir ??= privateControlDir();
+    return join(controlDir, "%C");
   }
 
   /** Options for every ssh call (and rsync's). ssh keeps the first value given for an option, so ours win over the config file's. */

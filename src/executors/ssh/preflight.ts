@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { TransportError } from "./connection.js";
 import { markedLines } from "./protocol.js";
-import { SERVER_VERSION, type TargetClient } from "./target-client.js";
+import { type TargetClient, serverVersion } from "./target-client.js";
 
 export interface Check {
   ok: boolean;
@@ -117,7 +117,8 @@ export async function preflight(client: TargetClient): Promise<Check[]> {
   try {
     const before = await client.serverVersion();
     await client.ensureInstalled(true);
-    add(true, "server scripts", before === SERVER_VERSION ? `version ${SERVER_VERSION} (reinstalled)` : before === null ? `version ${SERVER_VERSION} installed in ${t.dir}/bin` : `upgraded from version ${before} to ${SERVER_VERSION}`);
+    const now = serverVersion();
+    add(true, "server scripts", before === now ? `version ${now} (reinstalled)` : before === null ? `version ${now} installed in ${t.dir}/bin` : `upgraded from version ${before} to ${now}`);
     add(true, "server database", `${t.dir}/server.db ready`);
   } catch (err) {
     add(false, "server scripts", (err as Error).message);

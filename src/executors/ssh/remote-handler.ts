@@ -155,8 +155,13 @@ async function untilEnded(runId: string, ctx: JobContext, o: RemoteHandlerOption
       await o.client.cancel(runId, o.killGraceS ?? 5);
       break;
     } catch (err) {
-      if (!(err instanceof TransportError) || tries >= 5) throw err;
-      await new Promise((r) => setTimeout(r, 1000 * (tries + 1)));
+      if (err instanceof TransportError && tries < 5) {
+        await new Promise((r) => setTimeout(r, 1000 * (tries + 1)));
+        continue;
+      }
+      // The job ends here as asked; what may still run on the server is said, and no longer watched.
+      o.watcher.forget(runId);
+      throw new Error(`${(ctx.signal.reason as Error).message}; stopping it on ${o.client.target.name} failed (${(err as Error).message}): it may still be running there`);
     }
   }
   return ended;

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { RunwayError } from "../../core/errors.js";
 import type { Target } from "../../core/target.js";
 import { type SshConnection, TransportError } from "./connection.js";
 import { type StatusSnapshot, type Verdict, parseStatus } from "./evidence.js";
@@ -10,17 +11,20 @@ function script(name: string): string {
   return readFileSync(new URL(`./server/${name}.sh`, import.meta.url), "utf8");
 }
 
+let digest: string | null = null;
 /** A digest of the server scripts: a server running any other version gets these installed. */
-export const SERVER_VERSION = createHash("sha256").update(script("runway-ctl")).update(script("runway-wrapper")).digest("hex").slice(0, 12);
+export function serverVersion(): string {
+  digest ??= createHash("sha256").update(script("runway-ctl")).update(script("runway-wrapper")).digest("hex").slice(0, 12);
+  return digest;
+}
 
 /** The server answered, but not with success: what runway-ctl said is the message. */
-export class RemoteCommandError extends Error {
-  override name = "RemoteCommandError";
+export class RemoteCommandError extends RunwayError {
   constructor(
     message: string,
-    readonly code: number,
+    readonly exitCode: number,
   ) {
-    super(message);
+    super("unreachable", message);
   }
 }
 
@@ -85,12 +89,12 @@ export class TargetClient {
     if (force) this.installed = null;
     this.installed ??= (async () => {
       const version = force ? null : await this.serverVersion();
-      if (version === SERVER_VERSION) return;
+      if (version === serverVersion()) return;
       for (const name of ["runway-wrapper", "runway-ctl"]) {
         // Written whole, then renamed: a run starting meanwhile never reads half a script.
         const r = await this.conn.exec(
           ["sh", "-c", 'umask 077 && mkdir -p "$1/bin" && cat > "$1/bin/$2.new" && chmod 700 "$1/bin/$2.new" && mv -f "$1/bin/$2.new" "$1/bin/$2"', "sh", this.target.dir, name],
-          { stdin: script(name).replace("@VERSION@", SERVER_VERSION), timeoutMs: 30_000 },
+          { stdin: script(name).replace("@VERSION@", serverVersion()), timeoutMs: 30_000 },
         );
         if (r.code !== 0) throw new RemoteCommandError(`cannot install ${name} in ${this.target.dir}/bin: ${r.stderr.trim()}`, r.code);
       }

@@ -478,9 +478,12 @@ export class PostgresStore implements Store {
 
   /** A target's lane: every running queue in turn, each claim under the target's lock (and the queue's, when it has a limit). */
   private async claimForTarget(params: ClaimParams, target: string, now: number): Promise<ClaimResult> {
+    // Only the running queues that hold a waiting job of this target: a lane wakes on every change, and most find nothing.
     const rows = await this.exec<{ name: string }>(
-      `SELECT name FROM ${this.t("queues")} WHERE state = 'running' AND ($1::text[] IS NULL OR name = ANY($1::text[])) ORDER BY name`,
-      [params.queues ?? null],
+      `SELECT name FROM ${this.t("queues")} WHERE state = 'running' AND ($1::text[] IS NULL OR name = ANY($1::text[]))
+         AND name IN (SELECT DISTINCT queue FROM ${this.t("jobs")} WHERE target = $2 AND status = 'queued')
+       ORDER BY name`,
+      [params.queues ?? null, target],
     );
     const claimed: ClaimedJob[] = [];
     const start = rows.length ? this.roundRobin++ % rows.length : 0;
@@ -1072,7 +1075,8 @@ export class PostgresStore implements Store {
     if (params.target !== undefined) where.push(`target = ${arg(params.target)}`);
     if (params.search) {
       const pattern = arg(`%${params.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
-      where.push(`(name ILIKE ${pattern} OR payload ILIKE ${pattern})`);
+      // The name and a shell job's command only: a payload's other fields (its environment) stay private.
+      where.push(`(name ILIKE ${pattern} OR (payload::jsonb)->>'shell' ILIKE ${pattern} OR ((payload::jsonb)->'command')::text ILIKE ${pattern})`);
     }
     if (params.finishedSince !== undefined) where.push(`finished_at >= ${arg(params.finishedSince)}`);
     const order = params.order ?? "queue";

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
@@ -27,9 +27,12 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * chosen synchronous level (NORMAL survives any process crash; FULL also survives power loss).
  */
 export function openConnection(path: string, opts: { durability: Durability; busyTimeoutMs: number }): Database.Database {
+  let fresh = false;
   if (path !== ":memory:") {
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      // Jobs hold commands and environments: folders runway makes are its user's alone.
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      fresh = !existsSync(path);
     } catch (err) {
       throw new StoreUnavailableError(`cannot create the folder for ${path}: ${(err as Error).message}`);
     }
@@ -37,6 +40,8 @@ export function openConnection(path: string, opts: { durability: Durability; bus
   let db: Database.Database;
   try {
     db = new Database(path, { timeout: opts.busyTimeoutMs });
+    // SQLite gives the -wal and -shm files the database file's mode.
+    if (fresh) chmodSync(path, 0o600);
     db.pragma(`busy_timeout = ${opts.busyTimeoutMs}`);
     if (path !== ":memory:") setWal(db);
     db.pragma(`synchronous = ${opts.durability === "full" ? "FULL" : "NORMAL"}`);

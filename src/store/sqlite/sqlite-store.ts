@@ -289,6 +289,10 @@ export class SqliteStore implements Store {
   async jobClaim(params: ClaimParams): Promise<ClaimResult> {
     const now = params.now ?? Date.now();
     if (params.limit + (params.prefetch ?? 0) <= 0) return { jobs: [], nextRunAt: null };
+    // A target's lane wakes on every change; most of the time its target has nothing waiting, and a read says so without the write lock.
+    if (params.target && !this.stmt("SELECT 1 FROM jobs WHERE target = ? AND status IN ('queued', 'scheduled') LIMIT 1").get(params.target)) {
+      return { jobs: [], nextRunAt: null };
+    }
     let changed = false;
     const result = this.write(() => {
       const r = this.claimInTransaction(params, now);
@@ -764,7 +768,10 @@ export class SqliteStore implements Store {
       args.target = params.target;
     }
     if (params.search) {
-      where.push("(name LIKE @search ESCAPE '\\' OR payload LIKE @search ESCAPE '\\')");
+      // The name and a shell job's command only: a payload's other fields (its environment) stay private.
+      where.push(
+        "(name LIKE @search ESCAPE '\\' OR json_extract(payload, '$.shell') LIKE @search ESCAPE '\\' OR json_extract(payload, '$.command') LIKE @search ESCAPE '\\')",
+      );
       args.search = `%${params.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     }
     if (params.finishedSince !== undefined) {
