@@ -719,6 +719,20 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       });
     });
 
+    describe("hostile text", () => {
+      it("quotes, semicolons and SQL in names, labels, keys and searches are data, stored and found as given", async () => {
+        const evil = `x'); DELETE FROM jobs; --`;
+        const j = await add({ kind: "k", name: evil, key: `k' OR '1'='1`, labels: { "a'b": `"; DROP TABLE queues; --` } });
+        const back = (await store.jobGet({ id: j.id }))!;
+        expect(back).toMatchObject({ name: evil, key: `k' OR '1'='1`, labels: { "a'b": `"; DROP TABLE queues; --` } });
+        expect((await store.jobList({ search: "'); DELETE" })).map((x) => x.id)).toEqual([j.id]);
+        expect(await store.jobList({ search: "' OR '1'='1" })).toEqual([]);
+        expect(await store.jobList({ queue: "' OR 1=1 --" })).toEqual([]);
+        expect((await store.jobList({})).map((x) => x.id)).toEqual([j.id]);
+        expect(await store.jobGet({ id: "' OR '1'='1" })).toBeNull();
+      });
+    });
+
     describe("targets", () => {
       const box = { name: "box", host: "alice@box.example", dir: "~/runs", concurrency: 1 };
 
