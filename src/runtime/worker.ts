@@ -79,7 +79,7 @@ export interface WorkerOptions {
   target?: string;
   /** Return expired leases, tidy the tables and fire cron ticks. A process's extra lanes leave it to its main worker. Default true. */
   housekeeping?: boolean;
-  /** Asked before each claim: false holds claiming (e.g. the target is unreachable) until `wake()`. */
+  /** Asked before each claim: false holds claiming (e.g. the target is unreachable); the next look, within a second, asks again. */
   gate?: () => boolean;
 }
 
@@ -289,11 +289,6 @@ export class Worker {
         void this.checkAborts();
       }, wait);
     }
-  }
-
-  /** Looks for work now (after a gate opened, say). */
-  wake(): void {
-    this.kick();
   }
 
   private kick(): void {
