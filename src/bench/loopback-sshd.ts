@@ -95,11 +95,19 @@ export async function startSshd(opts: { extra?: string[] } = {}): Promise<Sshd> 
     ["Host *", `  IdentityFile ${key}`, "  IdentitiesOnly yes", "  IdentityAgent none", ""].join("\n"),
   );
   const pidFile = join(dir, "sshd.pid");
-  for (let i = 0; i < 50 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 20));
-  const listener = Number(readFileSync(pidFile, "utf8"));
+  // sshd writes its pid file after it forks: the file can exist, still empty, for a moment. A pid
+  // read too early would be 0, and "the children of 0" is init itself: never signal anything
+  // unless the pid is a real one.
+  let listener = 0;
+  for (let i = 0; i < 250 && listener <= 1; i++) {
+    const text = existsSync(pidFile) ? readFileSync(pidFile, "utf8").trim() : "";
+    listener = /^\d+$/.test(text) ? Number(text) : 0;
+    if (listener <= 1) await new Promise((r) => setTimeout(r, 20));
+  }
+  if (listener <= 1) throw new Error(`sshd did not write its pid to ${pidFile}; see ${join(dir, "sshd.log")}`);
   const sessions = () => {
     const r = spawnSync("pgrep", ["-P", String(listener)], { encoding: "utf8" });
-    return r.stdout.split("\n").filter(Boolean).map(Number);
+    return r.stdout.split("\n").filter(Boolean).map(Number).filter((pid) => pid > 1);
   };
   return {
     port,

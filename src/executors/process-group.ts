@@ -11,6 +11,8 @@ const AFTER_KILL_MS = 2_000;
 
 /** Sends a signal to every process in a group; a group that is already gone is not an error. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+  // -0 is the caller's own group and -1 every process there is: never a job's group.
+  if (!Number.isInteger(pgid) || pgid <= 1) return;
   try {
     process.kill(-pgid, signal);
   } catch {
@@ -24,6 +26,7 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
  * `kill(-pgid, 0)` would report the group alive forever.
  */
 export async function groupAlive(pgid: number): Promise<boolean> {
+  if (!Number.isInteger(pgid) || pgid <= 1) return false;
   try {
     process.kill(-pgid, 0);
   } catch (err) {
