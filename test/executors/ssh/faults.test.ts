@@ -170,8 +170,9 @@ describe("runs on the server: the fault matrix", () => {
     const b = box();
     await launch(b, "gone-1", "sleep 30\n");
     await until("the job's group", () => existsSync(runFile(b, "gone-1", "job.pgid")));
-    process.kill(-pidOf(b, "gone-1", "job.pgid"), "SIGKILL");
+    // The wrapper first: killed second, it could already have ended (and its pid gone to another process).
     process.kill(pidOf(b, "gone-1", "wrapper.pid"), "SIGKILL");
+    process.kill(-pidOf(b, "gone-1", "job.pgid"), "SIGKILL");
     const end = await ended(b, "gone-1");
     expect(end.verdict).toMatchObject({ status: "LOST", exitCode: null });
     expect(end.verdict.reason).toMatch(/^wrapper_and_job_gone/);
@@ -195,8 +196,11 @@ describe("runs on the server: the fault matrix", () => {
     const end = await ended(b, "boot-1");
     expect(end.verdict).toMatchObject({ status: "LOST", reason: "server_rebooted" });
     await until("the server's row", () => sql(b, "SELECT status || ' ' || reason FROM runs WHERE run_id = 'boot-1'") === "LOST server_rebooted");
-    // Letting the run's session go hung up on the job already; make sure nothing is left.
-    spawnSync("kill", ["-9", `-${pidOf(b, "boot-1", "job.pgid")}`]);
+    // Letting the run's session go hung up on the job already; what may be left is killed only if
+    // it is still this run's group (an ended group's id can belong to anyone by now).
+    const pgid = pidOf(b, "boot-1", "job.pgid");
+    const leader = spawnSync("cat", [`/proc/${pgid}/cmdline`], { encoding: "utf8" }).stdout;
+    if (pgid > 1 && leader.includes("runway-job-boot-1")) process.kill(-pgid, "SIGKILL");
   });
 
   it("a run that never started: failed once its grace period is over", async () => {

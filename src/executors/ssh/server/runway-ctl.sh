@@ -206,6 +206,12 @@ cmd_status() {
   end
 }
 
+ours() { # run pgid: is this process group still the run's?
+  kill -0 -- "-$2" 2>/dev/null || return 1
+  proc_has "$2" "runway-job-$1" && return 0
+  [ -e "$RUNS/$1/lock" ] && ! flock -n "$RUNS/$1/lock" true 2>/dev/null
+}
+
 cmd_cancel() {
   [ $# -eq 2 ] || fail "usage: cancel RUN_ID GRACE_S"
   local id=$1 grace=$2
@@ -216,14 +222,17 @@ cmd_cancel() {
   touch "$d/cancel_requested"
   [ -s "$d/job.pgid" ] && read -r pgid <"$d/job.pgid"
   [ -s "$d/wrapper.pid" ] && read -r pid <"$d/wrapper.pid"
-  if [ -n "$pgid" ] && kill -0 -- "-$pgid" 2>/dev/null; then
+  # The group is signalled only while it is provably this run's: its leader carries the run's
+  # marker, or the run's lock is held. A group id left over from an ended run may name someone
+  # else's group by now.
+  if [ -n "$pgid" ] && [ "$pgid" -gt 1 ] && ours "$id" "$pgid"; then
     kill -TERM -- "-$pgid" 2>/dev/null
     outcome=terminated
     for ((i = 0; i < grace * 10; i++)); do
-      kill -0 -- "-$pgid" 2>/dev/null || break
+      ours "$id" "$pgid" || break
       sleep 0.1
     done
-    if kill -0 -- "-$pgid" 2>/dev/null; then
+    if ours "$id" "$pgid"; then
       kill -KILL -- "-$pgid" 2>/dev/null
       outcome=killed
     fi
