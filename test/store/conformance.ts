@@ -790,6 +790,19 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(new Set([...first, ...next].map((c) => c.job.id))).toEqual(new Set(remote.map((j) => j.id)));
       });
 
+      it("a job whose target is gone cannot be requeued; an escalation to another kind leaves the target behind", async () => {
+        await store.targetSet({ target: box });
+        await store.escalationSet({ rule: { queue: null, kind: "shell", after: 1, toQueue: "humans", toKind: "review" } });
+        const j = await add({ kind: "shell", target: "box" });
+        const [c] = (await store.jobClaim({ workerId: "lane", limit: 1, leaseMs: 30_000, now: T0, target: "box" })).jobs;
+        const failed = await store.jobFail({ id: j.id, token: c!.token, error: "no" });
+        const successor = (await store.jobGet({ id: failed.escalatedTo! }))!;
+        expect(successor).toMatchObject({ kind: "review", queue: "humans", target: null });
+        await store.jobCancel({ id: successor.id });
+        await store.targetRemove({ name: "box" });
+        await expect(store.jobRequeue({ id: j.id })).rejects.toThrow(/target "box" does not exist/);
+      });
+
       it("a job whose run is open survives the reaper for free, keeps its run, and is claimed first to be adopted", async () => {
         await store.targetSet({ target: box });
         const a = await add({ kind: "shell", target: "box", maxAttempts: 1 });

@@ -928,7 +928,8 @@ export class PostgresStore implements Store {
       unique_key: r.unique_key,
       run_at: now,
       escalated_from: r.id,
-      target: r.target,
+      // Targets run shell jobs: a successor of another kind runs where its handler is.
+      target: toKind === "shell" ? r.target : null,
       created_at: now,
     });
     // Jobs that waited on this one now wait on its successor instead of being skipped.
@@ -1210,6 +1211,10 @@ export class PostgresStore implements Store {
       const r = await this.mustRow(c, params.id, true);
       if (!DOOMED_STATUSES.includes(r.status)) {
         throw new ConflictError(`job ${r.id} is ${r.status}; only failed, cancelled or skipped jobs can be requeued`);
+      }
+      // No lane would ever take it: its target is gone.
+      if (r.target !== null && (await this.q(c, `SELECT 1 FROM ${this.t("targets")} WHERE name = $1`, [r.target])).length === 0) {
+        throw new NotFoundError("target", r.target);
       }
       const deps = await this.depStates(c, r.id);
       const doomed = deps.find((d) => DOOMED_STATUSES.includes(d.status));

@@ -652,7 +652,8 @@ export class SqliteStore implements Store {
       reason: null,
       skipped_by: null,
       escalated_from: r.id,
-      target: r.target,
+      // Targets run shell jobs: a successor of another kind runs where its handler is.
+      target: toKind === "shell" ? r.target : null,
       created_at: now,
       finished_at: null,
     });
@@ -896,6 +897,8 @@ export class SqliteStore implements Store {
       if (!DOOMED_STATUSES.includes(r.status)) {
         throw new ConflictError(`job ${r.id} is ${r.status}; only failed, cancelled or skipped jobs can be requeued`);
       }
+      // No lane would ever take it: its target is gone.
+      if (r.target !== null && !this.stmt("SELECT 1 FROM targets WHERE name = ?").get(r.target)) throw new NotFoundError("target", r.target);
       const deps = this.depStates(r.id);
       const doomed = deps.find((d) => DOOMED_STATUSES.includes(d.status));
       if (doomed) {
