@@ -1,6 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import { parseDuration } from "../../core/duration.js";
 import { NotFoundError, ValidationError } from "../../core/errors.js";
 import type { Target } from "../../core/target.js";
 import { age, home, parseIntOption, printJson, withRunway } from "../context.js";
@@ -116,6 +117,22 @@ Examples:
       await withRunway(program, async (rw) => {
         if (!(await rw.store.targetRemove({ name }))) throw new NotFoundError("target", name);
         process.stdout.write(`target ${name} removed\n`);
+      });
+    });
+  target
+    .command("prune")
+    .description("Delete runs that ended long ago from the server: their output, snapshot and record (results a job wrote into its snapshot go too)")
+    .argument("<name>", "target name")
+    .requiredOption("--older-than <duration>", "runs that ended longer ago than this, e.g. 7d")
+    .addHelpText("after", "\nExample:\n  runway target prune lab --older-than 14d\n")
+    .action(async (name: string, opts: { olderThan: string }) => {
+      const ms = parseDuration(opts.olderThan, "older-than");
+      await withRunway(program, async (rw) => {
+        const t = await rw.store.targetGet({ name });
+        if (!t) throw new NotFoundError("target", name);
+        const { targetClient } = await import("../../runtime/target-lanes.js");
+        const n = await targetClient(t, { home: home(), sshConfig: process.env.RUNWAY_SSH_CONFIG || null }).prune(ms / 1000);
+        process.stdout.write(`target ${name}: ${n} run${n === 1 ? "" : "s"} removed from the server\n`);
       });
     });
   target

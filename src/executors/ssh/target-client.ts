@@ -167,6 +167,13 @@ export class TargetClient {
     await this.lines(args);
   }
 
+  /** Removes the runs that ended more than `olderThanS` seconds ago (their files and rows) from the server; returns how many. */
+  async prune(olderThanS: number): Promise<number> {
+    await this.ensureInstalled();
+    const lines = await this.lines(["prune", String(Math.max(0, Math.floor(olderThanS)))], { timeoutMs: 300_000 });
+    return Number(/^pruned (\d+)$/.exec(lines[0] ?? "")?.[1] ?? 0);
+  }
+
   /** Bytes of the run's output from `offset`; `ended` says the run looks finished. */
   async tail(runId: string, offset: number, max = 1 << 20): Promise<{ size: number; ended: boolean; bytes: Buffer }> {
     const out = await this.call(["tail", runId, String(offset), String(max)]);

@@ -77,7 +77,7 @@ function runFile(b: Box, runId: string, name: string): string {
 
 
 function sql(b: Box, statement: string): string {
-  return execFileSync("sqlite3", [join(b.server, "server.db"), statement], { encoding: "utf8" }).trim();
+  return execFileSync("sqlite3", [join(b.server, "server.db"), ".timeout 5000", statement], { encoding: "utf8" }).trim();
 }
 
 const pidOf = (b: Box, runId: string, file: string) => Number(readFileSync(runFile(b, runId, file), "utf8"));
@@ -223,6 +223,28 @@ describe("runs on the server: the fault matrix", () => {
     const end = await waiting;
     expect(end.verdict).toMatchObject({ status: "SUCCEEDED", exitCode: 0 });
     expect(end.tail!.toString()).toBe("survived\n");
+  });
+});
+
+describe("keeping the server tidy", () => {
+  it("prune removes runs that ended long enough ago, keeps running ones and the newest snapshot", async () => {
+    const b = box();
+    await b.client.ensureInstalled();
+    await b.client.sync("old-1", b.project);
+    await launch(b, "old-1", "true\n");
+    await b.client.sync("old-2", b.project);
+    await launch(b, "old-2", "true\n");
+    await Promise.all([b.watcher.wait("old-1"), b.watcher.wait("old-2")]);
+    await launch(b, "live-1", "sleep 5\n");
+    sql(b, "UPDATE runs SET ended_at = ended_at - 3600 WHERE run_id IN ('old-1', 'old-2')");
+    expect(await b.client.prune(1800)).toBe(2);
+    expect(existsSync(join(b.server, "runs", "old-1"))).toBe(false);
+    expect(existsSync(join(b.server, "snapshots", "old-1"))).toBe(false);
+    // The newest snapshot is the next sync's base, whatever its age.
+    expect(existsSync(join(b.server, "snapshots", "old-2"))).toBe(true);
+    expect(existsSync(join(b.server, "runs", "live-1"))).toBe(true);
+    expect(sql(b, "SELECT group_concat(run_id) FROM runs")).toBe("live-1");
+    await b.client.cancel("live-1", 1);
   });
 });
 

@@ -8,6 +8,7 @@
 #   runway-ctl cancel RUN_ID GRACE_S
 #   runway-ctl close RUN_ID [STATUS EXIT SIGNAL REASON]
 #   runway-ctl tail RUN_ID OFFSET MAX
+#   runway-ctl prune SECONDS                           (runs that ended longer ago: files and rows)
 #
 # Machine-readable output sits between marker lines, so whatever a login shell prints around it
 # cannot be mistaken for it. Every id is checked here before it is used in a path or in SQL.
@@ -286,6 +287,29 @@ cmd_tail() {
   if [ "$size" -gt "$offset" ]; then tail -c +"$((offset + 1))" "$f" | head -c "$max"; fi
 }
 
+cmd_prune() {
+  [ $# -eq 1 ] || fail "usage: prune SECONDS"
+  valid_uint "$1"
+  local cutoff newest id n=0
+  cutoff=$(($(date +%s) - $1))
+  # The newest snapshot stays whatever its age: the next sync hard-links against it. (Not by
+  # mtime: rsync gives a snapshot its project's.)
+  newest=""
+  while IFS= read -r id; do
+    [ -d "$HOME_DIR/snapshots/$id" ] && newest=$id && break
+  done < <(sql "SELECT run_id FROM runs ORDER BY submitted_at DESC;")
+  while IFS= read -r id; do
+    [[ $id =~ ^[A-Za-z0-9_-]{1,64}$ ]] || continue
+    rm -rf "${RUNS:?}/$id"
+    [ "$id" != "$newest" ] && rm -rf "$HOME_DIR/snapshots/$id"
+    sql "DELETE FROM runs WHERE run_id='$id';" >/dev/null
+    n=$((n + 1))
+  done < <(sql "SELECT run_id FROM runs WHERE status NOT IN ('STARTING','RUNNING') AND coalesce(ended_at, updated_at) < $cutoff;")
+  begin
+  printf 'pruned %s\n' "$n"
+  end
+}
+
 [ $# -ge 1 ] || fail "usage: runway-ctl COMMAND ..."
 command=$1
 shift
@@ -297,5 +321,6 @@ status) cmd_status "$@" ;;
 cancel) cmd_cancel "$@" ;;
 close) cmd_close "$@" ;;
 tail) cmd_tail "$@" ;;
+prune) cmd_prune "$@" ;;
 *) fail "unknown command: $command" ;;
 esac
