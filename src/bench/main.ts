@@ -9,9 +9,10 @@ import { DEFAULT_PG_URL, PgAdmin, withSchema } from "./pg-admin.js";
 import { PG_WORKLOAD_IDS, type PgSizes, type PgTable, runPgTable } from "./pg-bench.js";
 import { pgJsonRecords, renderPgTable } from "./pg-report.js";
 import { type Figure, type FigureDef, type RunConfig, jsonRecords, renderHeader, renderTable } from "./report.js";
-import { RUNWAY_PREFETCH, RunwaySide, sqliteTarget } from "./runway-side.js";
+import { RUNWAY_PREFETCH, RunwaySide, pgTarget, sqliteTarget } from "./runway-side.js";
 import { SHELL_SIDES, SHELL_WORKLOAD_ID, type ShellSideName, type ShellTable, runShellTable } from "./shell-bench.js";
 import { renderShellTable, shellJsonRecords } from "./shell-report.js";
+import { SCALE_WORKLOAD_ID, type ScaleResult, type ScaleSizes, renderScale, runScale } from "./scale-bench.js";
 import { SERVER_WORKLOAD_ID, type ServerSizes, type ServerTable, renderServerTable, runServerTable } from "./server-bench.js";
 import { REMOTE_WORKLOAD_ID, type RemoteSizes, type RemoteTable, renderRemoteTable, runRemoteTable } from "./remote-bench.js";
 import { PG_SIDES, type PgSideName, SQLITE_SIDES, type Side, type SqliteSideName } from "./side.js";
@@ -26,7 +27,9 @@ const USAGE = `usage: npm run bench -- [options]
                        (SQLite table), drain-24 (PostgreSQL table), shell (shell-jobs table),
                        remote (jobs on a loopback SSH target: sshd, rsync and tmux from Debian,
                        installed with apt-get when missing), server (the HTTP API with
-                       100,000 jobs in the store: SQLite, and PostgreSQL when its sides run)
+                       100,000 jobs in the store: SQLite, and PostgreSQL when its sides run),
+                       scale (runway alone: drain and claim latency with 1,000 to 1,000,000
+                       waiting, 1,000 queues of 10 jobs, memory per in-flight job)
   --side <names>       comma-separated sides (default all): runway, bullmq (SQLite table);
                        runway-pg, graphile, pgboss (PostgreSQL table; graphile brings its
                        defaults rows, graphile-default runs those alone); runway-shell, tsp
@@ -44,6 +47,7 @@ interface Sizes {
   pg: PgSizes;
   remote: RemoteSizes;
   server: ServerSizes;
+  scale: ScaleSizes;
   runs: number;
   single: number;
   singleWarmup: number;
@@ -63,6 +67,7 @@ const BATCH = 1000;
 const FULL: Sizes = {
   remote: { jobs: 20, warmup: 2, pollSamples: 30 },
   server: { jobs: 100_000, requests: 200 },
+  scale: { depths: [1_000, 100_000, 1_000_000], measured: 20_000, claims: 200, queues: 1_000, perQueue: 10, inFlight: 1_000 },
   pg: {
     single: 5_000,
     singleWarmup: 500,
@@ -90,6 +95,7 @@ const FULL: Sizes = {
 const QUICK: Sizes = {
   remote: { jobs: 20, warmup: 2, pollSamples: 10 },
   server: { jobs: 100_000, requests: 50 },
+  scale: { depths: [1_000, 100_000], measured: 5_000, claims: 50, queues: 1_000, perQueue: 10, inFlight: 1_000 },
   pg: {
     single: 1_000,
     singleWarmup: 100,
@@ -200,14 +206,14 @@ async function main(): Promise<void> {
   const all = workloads(sizes);
   const only = values.only?.split(",").map((x) => x.trim()).filter(Boolean);
   for (const id of only ?? []) {
-    if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id) && id !== SHELL_WORKLOAD_ID && id !== REMOTE_WORKLOAD_ID && id !== SERVER_WORKLOAD_ID) fail(`unknown workload ${JSON.stringify(id)}`);
+    if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id) && id !== SHELL_WORKLOAD_ID && id !== REMOTE_WORKLOAD_ID && id !== SERVER_WORKLOAD_ID && id !== SCALE_WORKLOAD_ID) fail(`unknown workload ${JSON.stringify(id)}`);
   }
   const plan = only ? all.filter((w) => only.includes(w.id)) : all;
   const sideNames = sideNamesOf(values.side);
   // A table none of whose workloads is selected needs none of its servers: --only shell runs without Redis or PostgreSQL.
   const sqliteNames = plan.length === 0 ? [] : sideNames.filter((n): n is SqliteSideName => (SQLITE_SIDES as readonly string[]).includes(n));
   const pgTableWanted = !only || only.some((id) => PG_WORKLOAD_IDS.includes(id));
-  const pgWanted = pgTableWanted || !!only?.includes(SERVER_WORKLOAD_ID);
+  const pgWanted = pgTableWanted || !!only?.includes(SERVER_WORKLOAD_ID) || !!only?.includes(SCALE_WORKLOAD_ID);
   const pgNames = !pgWanted ? [] : sideNames.filter((n): n is PgSideName => (PG_SIDES as readonly string[]).includes(n));
   const shellWanted = !only || only.includes(SHELL_WORKLOAD_ID);
   const shellNames = !shellWanted ? [] : sideNames.filter((n): n is ShellSideName => (SHELL_SIDES as readonly string[]).includes(n));
@@ -253,6 +259,28 @@ async function main(): Promise<void> {
     const shell: ShellTable | null = shellNames.length > 0 ? await runShellTable({ names: shellNames, runs: sizes.runs, log }) : null;
     const remoteWanted = (!only || only.includes(REMOTE_WORKLOAD_ID)) && (!values.side || sideNames.includes("runway-remote"));
     const remote: RemoteTable | null = remoteWanted ? await runRemoteTable({ sizes: sizes.remote, runs: sizes.runs, log }) : null;
+    const scale: ScaleResult[] = [];
+    if (only?.includes(SCALE_WORKLOAD_ID)) {
+      let seq = 0;
+      if (!values.side || sideNames.includes("runway")) {
+        scale.push(await runScale({ target: sqliteTarget(dir, durability), label: "SQLite", sizes: sizes.scale, db: async () => join(dir, `mem-${++seq}.db`), log }));
+      }
+      if (admin && (!values.side || sideNames.includes("runway-pg"))) {
+        const a = admin;
+        scale.push(
+          await runScale({
+            target: pgTarget(a, "runway_scale"),
+            label: "PostgreSQL",
+            sizes: sizes.scale,
+            db: async () => {
+              await a.dropSchema("runway_mem");
+              return withSchema(a.url, "runway_mem");
+            },
+            log,
+          }),
+        );
+      }
+    }
     const serverTables: ServerTable[] = [];
     if ((!only || only.includes(SERVER_WORKLOAD_ID)) && (!values.side || sideNames.includes("runway") || sideNames.includes("runway-pg"))) {
       if (!values.side || sideNames.includes("runway")) serverTables.push(await runServerTable({ sizes: sizes.server, runs: sizes.runs, log }));
@@ -280,6 +308,7 @@ async function main(): Promise<void> {
         ...(shell ? shellJsonRecords(shell) : []),
         ...(remote ? [{ type: "table", table: "remote", ...remote }] : []),
         ...serverTables.map((t) => ({ type: "table", table: "server", ...t })),
+        ...scale.map((r) => ({ type: "table", table: "scale", ...r })),
       ];
       process.stdout.write(`${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
     } else {
@@ -289,6 +318,7 @@ async function main(): Promise<void> {
       if (shell) lines.push("", ...renderShellTable(env, shell));
       if (remote) lines.push("", ...renderRemoteTable(remote));
       if (serverTables.length > 0) lines.push("", ...renderServerTable(serverTables));
+      if (scale.length > 0) lines.push("", ...renderScale(scale));
       process.stdout.write(`${lines.join("\n")}\n`);
     }
   } finally {
