@@ -1,4 +1,6 @@
 /** What every command shares: the store from --db, one-line errors, the JSON shape of a job. */
+import { existsSync, statSync } from "node:fs";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { ValidationError } from "../core/errors.js";
 import { type Runway, open } from "../runtime/runway.js";
@@ -20,6 +22,13 @@ export async function withRunway<T>(program: Command, fn: (rw: Runway) => Promis
   } finally {
     await rw.close();
   }
+}
+
+/** A local directory given on the command line, as an absolute path; one that is not there is bad input. */
+export function localDir(path: string, field: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new ValidationError(field, `${path} is not a directory here`);
+  return abs;
 }
 
 export function home(): string {

@@ -12,6 +12,6 @@ export async function withJobTarget<T>(rw: Runway, job: Job, fn: (client: Target
   const target = await rw.store.targetGet({ name: job.target });
   if (!target) return null;
   const { targetClient } = await import("../runtime/target-lanes.js");
-  const client = targetClient(target, { home: home(), sshConfig: process.env.RUNWAY_SSH_CONFIG || null });
+  const client = targetClient(target, { home: home() });
   return fn(client, job.remote.runId);
 }

@@ -10,12 +10,17 @@ interface ShellishPayload {
   env?: Record<string, string> | null;
 }
 
-/** The command a job runs, for people: argv joined with quotes where needed, or the shell line. */
-export function commandText(job: Job): string | null {
-  const p = (job.payload ?? {}) as ShellishPayload;
+/** A shell payload's command, for people: argv joined with quotes where needed, or the shell line. */
+export function payloadCommandText(payload: unknown): string | null {
+  const p = (payload ?? {}) as ShellishPayload;
   if (typeof p.shell === "string") return p.shell;
   if (Array.isArray(p.command)) return p.command.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(" ");
   return null;
+}
+
+/** The command a job runs, for people. */
+export function commandText(job: Job): string | null {
+  return payloadCommandText(job.payload);
 }
 
 /** The JSON of a job, with the field names the CLI promises (`ls --json`, `show --json`, `add --json`). */

@@ -11,7 +11,7 @@ import type { Worker } from "./worker.js";
 export interface LaneOptions {
   /** RUNWAY_HOME: known hosts and the kept ends of remote logs live there. */
   home: string;
-  /** An ssh_config file in place of ~/.ssh/config (RUNWAY_SSH_CONFIG). */
+  /** An ssh_config file in place of ~/.ssh/config; default RUNWAY_SSH_CONFIG. */
   sshConfig?: string | null;
   queues?: string[];
   leaseMs?: number;
@@ -21,7 +21,7 @@ export interface LaneOptions {
 
 /** One connection, client and watcher per target, shared by everything in this process that talks to it. */
 export function targetClient(target: Target, opts: { home: string; sshConfig?: string | null }): TargetClient {
-  const conn = new SshConnection({ host: target.host, port: target.port, identity: target.identity }, { home: opts.home, configFile: opts.sshConfig ?? null });
+  const conn = new SshConnection({ host: target.host, port: target.port, identity: target.identity }, { home: opts.home, ...(opts.sshConfig !== undefined ? { configFile: opts.sshConfig } : {}) });
   return new TargetClient(target, conn);
 }
 

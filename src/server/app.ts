@@ -76,7 +76,7 @@ export function createApp(o: AppOptions) {
   const clientFor = (t: Target) => {
     const key = JSON.stringify([t.host, t.port, t.identity, t.dir]);
     let e = clients.get(t.name);
-    if (!e || e.key !== key) clients.set(t.name, (e = { key, client: targetClient(t, { home: o.home, sshConfig: o.sshConfig ?? null }) }));
+    if (!e || e.key !== key) clients.set(t.name, (e = { key, client: targetClient(t, { home: o.home, ...(o.sshConfig !== undefined ? { sshConfig: o.sshConfig } : {}) }) }));
     return e.client;
   };
   const metrics = createMetrics(rw.store, o.feed);
@@ -233,7 +233,7 @@ export function createApp(o: AppOptions) {
     const { id, action } = c.req.valid("param");
     await mustJob(rw, id);
     if (action === "cancel") {
-      const { job, remote } = await cancelJob(rw, id, { home: o.home, sshConfig: o.sshConfig ?? null });
+      const { job, remote } = await cancelJob(rw, id, { home: o.home, ...(o.sshConfig !== undefined ? { sshConfig: o.sshConfig } : {}) });
       // The answer does not wait for the server's grace period; a failure there is the operator's to see.
       void remote.catch((err: Error) => process.stderr.write(`runway serve: ${id} is cancelled, but stopping it on ${job.target} failed: ${err.message}\n`));
       return c.json({ job: jobJson(job) }, 200);

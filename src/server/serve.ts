@@ -34,7 +34,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   }
   const feed = new EventFeed(o.runway.store, o.home);
   await feed.start();
-  const app = createApp({ runway: o.runway, feed, home: o.home, token, readOnly: !!o.readOnly, sshConfig: o.sshConfig ?? null });
+  const app = createApp({ runway: o.runway, feed, home: o.home, token, readOnly: !!o.readOnly, ...(o.sshConfig !== undefined ? { sshConfig: o.sshConfig } : {}) });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port: o.port ?? 7400 }, () => resolve(s));
     s.once("error", reject);

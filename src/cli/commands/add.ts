@@ -1,9 +1,8 @@
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { resolve } from "node:path";
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { ValidationError } from "../../core/errors.js";
 import type { JobSpec } from "../../core/spec.js";
-import { idList, jobJson, parseIntOption, printJson, withRunway } from "../context.js";
+import { idList, jobJson, localDir, parseIntOption, printJson, withRunway } from "../context.js";
 
 interface AddOptions {
   queue?: string;
@@ -66,9 +65,7 @@ function shellSpec(entry: Record<string, unknown>, where: string, opts: AddOptio
   if (target !== undefined) spec.target = target;
   if (opts.sync !== undefined) {
     if (target === undefined) throw new ValidationError("sync", "--sync is for jobs on a target: give --on <target> too");
-    const dir = resolve(opts.sync);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ValidationError("sync", `${opts.sync} is not a directory here`);
-    (spec.payload as Record<string, unknown>).sync = dir;
+    (spec.payload as Record<string, unknown>).sync = localDir(opts.sync, "sync");
   }
   for (const k of ["name", "queue", "priority", "dependsOn", "maxAttempts", "backoff", "timeout", "delay", "runAt", "key", "labels", "ref"]) {
     if (entry[k] !== undefined) spec[k] = entry[k];

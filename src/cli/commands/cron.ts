@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { type CronSchedule, prepareCron } from "../../core/cron.js";
 import { RunwayError, ValidationError } from "../../core/errors.js";
+import { payloadCommandText } from "../../core/job-view.js";
 import type { PriorityInput } from "../../core/priority.js";
 import { printJson, withRunway } from "../context.js";
 import { table } from "../table.js";
@@ -25,10 +26,7 @@ interface ShellPayload {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function commandOf(s: CronSchedule): string {
-  const p = (s.payload ?? {}) as ShellPayload;
-  if (s.kind !== "shell") return s.kind;
-  if (typeof p.shell === "string") return p.shell;
-  return (p.command ?? []).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(" ");
+  return s.kind === "shell" ? (payloadCommandText(s.payload) ?? "") : s.kind;
 }
 
 /** The JSON of a schedule (`cron ls --json`, `cron add --json`): a shell job's fields as `ls --json` names them. */

@@ -23,7 +23,6 @@ export function registerServe(program: Command): void {
         port: opts.port,
         token: opts.token ?? null,
         readOnly: !!opts.readOnly,
-        sshConfig: process.env.RUNWAY_SSH_CONFIG || null,
       }).catch(async (err: NodeJS.ErrnoException) => {
         await rw.close();
         if (err.code === "EADDRINUSE") throw new ValidationError("port", `${opts.host}:${opts.port} is in use; pick another with --port`);

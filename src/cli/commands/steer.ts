@@ -9,7 +9,7 @@ import { home, jobJson, printJson, withRunway } from "../context.js";
  */
 async function cancel(rw: Runway, id: string): Promise<Job> {
   const { cancelJob } = await import("../../runtime/target-lanes.js");
-  const { job, remote } = await cancelJob(rw, id, { home: home(), sshConfig: process.env.RUNWAY_SSH_CONFIG || null });
+  const { job, remote } = await cancelJob(rw, id, { home: home() });
   await remote.catch((err: Error) => {
     process.stderr.write(`runway: ${id} is marked cancelled, but stopping it on ${job.target} failed: ${err.message}; its worker will try again\n`);
   });

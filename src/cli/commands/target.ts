@@ -1,10 +1,10 @@
-import { existsSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { parseDuration } from "../../core/duration.js";
 import { NotFoundError, ValidationError } from "../../core/errors.js";
 import type { Target } from "../../core/target.js";
-import { age, home, parseIntOption, printJson, withRunway } from "../context.js";
+import { age, home, localDir, parseIntOption, printJson, withRunway } from "../context.js";
 import { table } from "../table.js";
 
 interface AddOptions {
@@ -17,12 +17,6 @@ interface AddOptions {
   concurrency?: number;
   replace?: boolean;
   json?: boolean;
-}
-
-function localDir(path: string, field: string): string {
-  const abs = resolve(path);
-  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw new ValidationError(field, `${path} is not a directory here`);
-  return abs;
 }
 
 function destination(t: Target): string {
@@ -131,7 +125,7 @@ Examples:
         const t = await rw.store.targetGet({ name });
         if (!t) throw new NotFoundError("target", name);
         const { targetClient } = await import("../../runtime/target-lanes.js");
-        const n = await targetClient(t, { home: home(), sshConfig: process.env.RUNWAY_SSH_CONFIG || null }).prune(ms / 1000);
+        const n = await targetClient(t, { home: home() }).prune(ms / 1000);
         process.stdout.write(`target ${name}: ${n} run${n === 1 ? "" : "s"} removed from the server\n`);
       });
     });
@@ -145,7 +139,7 @@ Examples:
         const t = await rw.store.targetGet({ name });
         if (!t) throw new NotFoundError("target", name);
         const [{ preflight }, { targetClient }] = await Promise.all([import("../../executors/ssh/preflight.js"), import("../../runtime/target-lanes.js")]);
-        const client = targetClient(t, { home: home(), sshConfig: process.env.RUNWAY_SSH_CONFIG || null });
+        const client = targetClient(t, { home: home() });
         const checks = await preflight(client);
         const ok = checks.every((c) => c.ok || c.warning);
         await rw.store.targetReport({ name, reachable: checks.some((c) => c.what === "ssh" && c.ok), message: ok ? null : checks.find((c) => !c.ok && !c.warning)!.detail });

@@ -146,7 +146,6 @@ queue); a second signal stops it at once.`,
       const { TargetLanes } = await import("../../runtime/target-lanes.js");
       const lanes = await new TargetLanes(rw, {
         home: home(),
-        sshConfig: process.env.RUNWAY_SSH_CONFIG || null,
         ...(opts.queue ? { queues: opts.queue } : {}),
         ...(leaseMs !== undefined ? { leaseMs } : {}),
       }).start();

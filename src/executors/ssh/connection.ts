@@ -16,7 +16,7 @@ export interface SshDestination {
 export interface SshOptions {
   /** RUNWAY_HOME: host keys first seen by runway are remembered in <home>/known_hosts. */
   home: string;
-  /** An ssh_config file to use instead of ~/.ssh/config (RUNWAY_SSH_CONFIG). */
+  /** An ssh_config file to use instead of ~/.ssh/config; default RUNWAY_SSH_CONFIG, null for ssh's own. */
   configFile?: string | null;
   /** Commands running at once over the shared connection (sshd allows 10 sessions by default). */
   maxChannels?: number;
@@ -101,7 +101,8 @@ export class SshConnection {
     };
     if (this.dest.identity) o.IdentitiesOnly = "yes";
     const args: string[] = [];
-    if (this.opts.configFile) args.push("-F", this.opts.configFile);
+    const config = this.opts.configFile === undefined ? process.env.RUNWAY_SSH_CONFIG || null : this.opts.configFile;
+    if (config) args.push("-F", config);
     for (const [k, v] of Object.entries(o)) args.push("-o", `${k}=${v}`);
     if (this.dest.identity) args.push("-i", this.dest.identity);
     if (this.dest.port !== null) args.push("-p", String(this.dest.port));
