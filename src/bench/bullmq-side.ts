@@ -144,6 +144,29 @@ export class BullmqSide implements Side {
     });
   }
 
+  /**
+   * Turns the AOF on with the given fsync policy for this run (CONFIG SET, never written to the
+   * server's config file), waits for the rewrite that starts it to end, and returns what puts
+   * the previous settings back.
+   */
+  async persist(appendfsync: "everysec" | "always"): Promise<() => Promise<void>> {
+    const get = async (key: string) => ((await this.admin.config("GET", key)) as string[])[1] ?? "";
+    const before = { appendonly: await get("appendonly"), appendfsync: await get("appendfsync") };
+    await this.admin.config("SET", "appendfsync", appendfsync);
+    await this.admin.config("SET", "appendonly", "yes");
+    const deadline = performance.now() + 120_000;
+    for (;;) {
+      const info = await this.admin.info("persistence");
+      if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) break;
+      if (performance.now() > deadline) throw new Error("Redis did not finish the AOF rewrite that turning appendonly on starts within 120 s");
+      await sleep(50);
+    }
+    return async () => {
+      await this.admin.config("SET", "appendonly", before.appendonly);
+      await this.admin.config("SET", "appendfsync", before.appendfsync);
+    };
+  }
+
   /** Versions and persistence settings as the server reports them, not as assumed. */
   async serverInfo(): Promise<{ version: string; appendonly: string; appendfsync: string; save: string }> {
     const info = await this.admin.info("server");

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { closeSync, fdatasyncSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus } from "node:os";
@@ -7,6 +8,7 @@ import Database from "better-sqlite3";
 import { open } from "../index.js";
 import type { BullmqSide } from "./bullmq-side.js";
 import type { PgAdmin, PgServerInfo } from "./pg-admin.js";
+import { pgAsyncUrl } from "./runway-side.js";
 import { peerVersion } from "./peers.js";
 import { quantile } from "./stats.js";
 
@@ -25,6 +27,9 @@ export interface Environment {
   redisAppendonly: string;
   redisAppendfsync: string;
   redisSave: string;
+  /** task-spooler's version, or "not installed": the shell table's peer. */
+  tsp: string;
+  runwayVersion: string;
   fsyncP50Ms: number;
   fsyncP99Ms: number;
   fsyncSamples: number;
@@ -39,6 +44,11 @@ export interface PgEnvironment extends PgServerInfo {
   graphileWorker: string;
   pgBoss: string;
   pg: string;
+  /**
+   * synchronous_commit as a session of runway-pg-async reads it back, through runway's own pg
+   * driver and the URL runway-pg-async opens its store with.
+   */
+  asyncSynchronousCommit: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -128,6 +138,8 @@ export async function collectEnvironment(opts: {
     redisAppendonly: redis.appendonly,
     redisAppendfsync: redis.appendfsync,
     redisSave: redis.save,
+    tsp: tspVersion(),
+    runwayVersion: runwayVersion(),
     fsyncP50Ms: quantile(fsync, 50),
     fsyncP99Ms: quantile(fsync, 99),
     fsyncSamples: fsync.length,
@@ -145,32 +157,181 @@ async function collectPgEnvironment(admin: PgAdmin): Promise<PgEnvironment> {
     graphileWorker: peerVersion("graphile-worker"),
     pgBoss: peerVersion("pg-boss"),
     pg: peerVersion("pg"),
+    asyncSynchronousCommit: await readBackSynchronousCommit(pgAsyncUrl(admin.url)),
   };
 }
 
-/**
- * What a commit survives on this server, from the settings a session in the benchmark database
- * sees. Neither graphile-worker nor pg-boss changes synchronous_commit for its own sessions.
- */
-export function pgDurability(p: PgEnvironment): string {
-  if (p.fsync === "off") return "fsync=off: an OS crash or power loss can corrupt the database";
-  if (p.synchronousCommit === "off") {
-    return `synchronous_commit=off: a commit returns before its WAL is flushed; a server crash or power loss loses the last ~3 × wal_writer_delay (${p.walWriterDelay}) of commits`;
-  }
-  return `synchronous_commit=${p.synchronousCommit}, fsync=on (${p.walSyncMethod}): each commit's WAL is flushed before it returns: crash-safe and power-loss-safe`;
+/** With a socket of its own that never exists, so no one's tsp server is started or asked. */
+function tspVersion(): string {
+  const r = spawnSync("tsp", ["-V"], { encoding: "utf8", timeout: 5000, env: { ...process.env, TS_SOCKET: "/nonexistent/runway-bench-tsp-version" } });
+  if (r.error) return "not installed";
+  return /v(\d[\w.+-]*)/.exec(`${r.stdout}${r.stderr}`)?.[1] ?? "unknown";
 }
 
-/** The plain-words durability of each side, derived from the settings read back above. */
-export function durabilityClasses(env: Environment): { runway: string; redis: string; postgres?: string } {
-  const sync = env.runwayDurability === "full" ? "FULL" : "NORMAL";
-  const runway =
-    env.runwayDurability === "full"
-      ? `SQLite ${env.runwayJournalMode.toUpperCase()} + synchronous=${sync}: crash-safe and power-loss-safe`
-      : `SQLite ${env.runwayJournalMode.toUpperCase()} + synchronous=${sync}: crash-safe, not power-loss-safe`;
-  let redis: string;
-  if (env.redisAppendonly === "no" && env.redisSave === "") redis = "appendonly no, no RDB snapshots: volatile (a restart loses every job)";
-  else if (env.redisAppendonly === "no") redis = `appendonly no, RDB save "${env.redisSave}": loses jobs since the last snapshot`;
-  else if (env.redisAppendonly === "yes") redis = `appendonly yes, appendfsync ${env.redisAppendfsync}`;
-  else redis = `appendonly ${env.redisAppendonly}, save "${env.redisSave}"`;
-  return env.postgres ? { runway, redis, postgres: pgDurability(env.postgres) } : { runway, redis };
+function runwayVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    return pkg.version ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * Opened with runway's own pg (not the peers' copy), the driver its store hands the URL to: the
+ * `options` parameter must reach the server through it, and this shows that it does.
+ */
+async function readBackSynchronousCommit(url: string): Promise<string> {
+  type Client = { connect(): Promise<void>; query(sql: string): Promise<{ rows: Record<string, unknown>[] }>; end(): Promise<void> };
+  const pg = require("pg") as { Client: new (opts: { connectionString: string }) => Client };
+  const c = new pg.Client({ connectionString: url });
+  try {
+    await c.connect();
+    const { rows } = await c.query("SHOW synchronous_commit");
+    return String(Object.values(rows[0] ?? {})[0] ?? "unknown");
+  } catch (err) {
+    return `unknown (${(err as Error).message})`;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/**
+ * What an acknowledged job survives, in three classes:
+ * - volatile: a crash of the process that holds the queue loses jobs;
+ * - crash-safe: survives a crash of any process, though an OS crash or power loss may take the
+ *   last moments of commits (the caveat says how much, and where a server crash counts too);
+ * - power-loss-safe: every acknowledged job was flushed to the disk first.
+ * Ratios to peers are only ever taken within one class.
+ */
+export const DURABILITY_CLASSES = ["volatile", "crash-safe", "power-loss-safe"] as const;
+export type DurabilityClass = (typeof DURABILITY_CLASSES)[number];
+
+export interface Durability {
+  class: DurabilityClass;
+  /** The settings it follows from, as read back. */
+  setting: string;
+  /** What the class leaves unsaid, when anything. */
+  caveat?: string;
+}
+
+export function sqliteDurability(journalMode: string, sync: "normal" | "full"): Durability {
+  const setting = `SQLite journal_mode=${journalMode.toUpperCase()}, synchronous=${sync.toUpperCase()}`;
+  if (sync === "full") return { class: "power-loss-safe", setting };
+  return {
+    class: "crash-safe",
+    setting,
+    caveat: "the WAL is synced at checkpoints only: a crash of runway's process loses nothing, an OS crash or power loss may lose the last commits",
+  };
+}
+
+export function redisDurability(env: Pick<Environment, "redisAppendonly" | "redisAppendfsync" | "redisSave">): Durability {
+  const { redisAppendonly: aof, redisAppendfsync: fsync, redisSave: save } = env;
+  const setting = `Redis appendonly ${aof}${aof === "yes" ? `, appendfsync ${fsync}` : ""}, save "${save}"`;
+  if (aof === "yes" && fsync === "always") return { class: "power-loss-safe", setting };
+  if (aof === "yes" && fsync === "everysec") {
+    return {
+      class: "crash-safe",
+      setting,
+      caveat:
+        "appendfsync everysec: the AOF is fsynced once a second, so an OS crash or power loss loses up to ~1 s of acknowledged jobs; " +
+        "and while a background fsync is slow Redis holds its AOF write back for up to 2 s, so even a crash of redis-server alone can lose that much",
+    };
+  }
+  if (aof === "yes" && fsync === "no") {
+    return { class: "crash-safe", setting, caveat: "appendfsync no: the OS flushes the AOF when it likes (about every 30 s on Linux): an OS crash or power loss loses that much" };
+  }
+  if (aof === "no") {
+    return {
+      class: "volatile",
+      setting,
+      caveat: save === "" ? "nothing on disk: a restart of redis-server loses every job" : "RDB snapshots only: a crash of redis-server loses every job since the last snapshot",
+    };
+  }
+  return { class: "volatile", setting, caveat: "the persistence settings could not be read (CONFIG GET refused): taken as volatile" };
+}
+
+export function pgDurabilityOf(p: Pick<PgEnvironment, "fsync" | "walWriterDelay" | "walSyncMethod">, synchronousCommit: string): Durability {
+  const setting = `PostgreSQL synchronous_commit=${synchronousCommit}, fsync=${p.fsync}`;
+  if (p.fsync === "off") {
+    return { class: "crash-safe", setting, caveat: "fsync=off: an OS crash or power loss can corrupt the whole database" };
+  }
+  if (synchronousCommit === "off") {
+    return {
+      class: "crash-safe",
+      setting,
+      caveat:
+        `synchronous_commit=off: a commit returns before its WAL is flushed; a crash of the application loses nothing, ` +
+        `a crash of the PostgreSQL server, an OS crash or power loss loses up to 3 × wal_writer_delay (${p.walWriterDelay}) of commits`,
+    };
+  }
+  if (["on", "local", "remote_write", "remote_apply"].includes(synchronousCommit)) {
+    return { class: "power-loss-safe", setting: `${setting} (${p.walSyncMethod})` };
+  }
+  return { class: "crash-safe", setting, caveat: `synchronous_commit=${synchronousCommit} is not one this benchmark knows: taken as crash-safe at best` };
+}
+
+/** The class of each side the benchmark knows, from the settings read back; null for a side of unknown store. */
+export function sideDurability(env: Environment, side: string): Durability | null {
+  switch (side) {
+    case "runway":
+    case "runway-shell":
+    case "runway-remote":
+      return sqliteDurability(env.runwayJournalMode, "normal");
+    case "runway-full":
+      return sqliteDurability(env.runwayJournalMode, "full");
+    case "bullmq":
+      return redisDurability(env);
+    case "tsp":
+      return { class: "volatile", setting: "task-spooler keeps its queue in its server process's memory", caveat: "a crash of the tsp server loses every queued job" };
+    case "runway-pg":
+    case "graphile":
+    case "graphile-default":
+    case "pgboss":
+      return env.postgres ? pgDurabilityOf(env.postgres, env.postgres.synchronousCommit) : null;
+    case "runway-pg-async":
+      return env.postgres ? pgDurabilityOf(env.postgres, env.postgres.asyncSynchronousCommit) : null;
+    default:
+      return null;
+  }
+}
+
+/** One line per class, for a table's heading: "power-loss-safe: runway-full (SQLite ...)". */
+export function durabilityLine(d: Durability): string {
+  return `${d.class}: ${d.setting}${d.caveat ? `; ${d.caveat}` : ""}`;
+}
+
+/** Kept for the tables that print one line per store. */
+export function pgDurability(p: PgEnvironment): string {
+  return durabilityLine(pgDurabilityOf(p, p.synchronousCommit));
+}
+
+/** The plain-words durability of each store, derived from the settings read back above. */
+export function durabilityClasses(env: Environment): { runway: string; runwayFull: string; redis: string; postgres?: string; postgresAsync?: string } {
+  const line = (side: string) => durabilityLine(sideDurability(env, side)!);
+  const base = { runway: line("runway"), runwayFull: line("runway-full"), redis: line("bullmq") };
+  return env.postgres ? { ...base, postgres: line("runway-pg"), postgresAsync: line("runway-pg-async") } : base;
+}
+
+/** Every version the benchmark reads, under one key each. */
+export function versions(env: Environment): Record<string, string> {
+  return {
+    runway: env.runwayVersion,
+    node: env.node,
+    sqlite: env.sqlite,
+    "better-sqlite3": env.betterSqlite3,
+    redis: env.redis,
+    bullmq: env.bullmq,
+    ioredis: env.ioredis,
+    postgresql: env.postgres?.version ?? "not used",
+    "graphile-worker": env.postgres?.graphileWorker ?? peerVersion("graphile-worker"),
+    "pg-boss": env.postgres?.pgBoss ?? peerVersion("pg-boss"),
+    pg: env.postgres?.pg ?? peerVersion("pg"),
+    tsp: env.tsp,
+  };
+}
+
+/** The disk's flush latency, printed with every table: the floor under any per-commit sync. */
+export function fsyncLine(env: Environment): string {
+  return `disk fsync (4 KiB write + fdatasync under ${env.dir}): p50 ${env.fsyncP50Ms.toFixed(3)} ms, p99 ${env.fsyncP99Ms.toFixed(3)} ms (${env.fsyncSamples} samples)`;
 }

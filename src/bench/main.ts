@@ -3,12 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { BullmqSide } from "./bullmq-side.js";
-import { collectEnvironment } from "./environment.js";
+import { collectEnvironment, fsyncLine, sideDurability } from "./environment.js";
 import { type Workload, measure } from "./measure.js";
 import { DEFAULT_PG_URL, PgAdmin, withSchema } from "./pg-admin.js";
 import { PG_WORKLOAD_IDS, type PgSizes, type PgTable, runPgTable } from "./pg-bench.js";
 import { pgJsonRecords, renderPgTable } from "./pg-report.js";
-import { type Figure, type FigureDef, type RunConfig, jsonRecords, renderHeader, renderTable } from "./report.js";
+import { type Figure, type FigureDef, type RunConfig, environmentRecords, jsonRecords, renderHeader, renderTable, sideColumns } from "./report.js";
+import { buildResults, defaultResultsPath, readResults, writeCharts, writeResults } from "./results.js";
 import { RUNWAY_PREFETCH, RunwaySide, pgTarget, sqliteTarget } from "./runway-side.js";
 import { SHELL_SIDES, SHELL_WORKLOAD_ID, type ShellSideName, type ShellTable, runShellTable } from "./shell-bench.js";
 import { renderShellTable, shellJsonRecords } from "./shell-report.js";
@@ -21,8 +22,15 @@ import { quantile } from "./stats.js";
 const USAGE = `usage: npm run bench -- [options]
 
   --quick              smaller workloads, one run each (a minute or two)
-  --json               one JSON object per line (environment first, then each figure)
-  --runs <n>           runs per figure (default 3, --quick 1); the median is reported
+  --json               also print the records as JSON lines on stdout (environment first, then each
+                       table and its figures), instead of the text tables
+  --runs <n>           runs per figure (default 5, --quick 1); the median is reported with the
+                       range of the runs (min–max)
+  --out <file>         where the results file goes (default docs/bench/results.json; with --quick
+                       docs/bench/results-quick.json; a run narrowed by --only or --side adds
+                       -partial: results-partial.json, results-quick-partial.json). The charts
+                       are written beside it as <file name without .json>-<chart>.svg
+  --charts-from <file> draw the charts again from a results file, without running anything
   --only <ids>         comma-separated workloads: single-add, bulk-add, drain-10, drain-100, latency
                        (SQLite table), drain-24 (PostgreSQL table), shell (shell-jobs table),
                        remote (jobs on a loopback SSH target: sshd, rsync and tmux from Debian,
@@ -30,11 +38,25 @@ const USAGE = `usage: npm run bench -- [options]
                        100,000 jobs in the store: SQLite, and PostgreSQL when its sides run),
                        scale (runway alone: drain and claim latency with 1,000 to 1,000,000
                        waiting, 1,000 queues of 10 jobs, memory per in-flight job)
-  --side <names>       comma-separated sides (default all): runway, bullmq (SQLite table);
-                       runway-pg, graphile, pgboss (PostgreSQL table; graphile brings its
-                       defaults rows, graphile-default runs those alone); runway-shell, tsp
-                       (shell-jobs table); runway-remote (remote table)
-  --durability <d>     runway durability on SQLite: normal (default) or full
+  --side <names>       comma-separated sides (default all): runway (synchronous=NORMAL, crash-safe),
+                       runway-full (synchronous=FULL, power-loss-safe), bullmq (SQLite table);
+                       runway-pg (synchronous_commit as the server has it, on), runway-pg-async
+                       (synchronous_commit=off on its connections), graphile, pgboss (PostgreSQL
+                       table; graphile brings its defaults rows, graphile-default runs those
+                       alone); runway-shell, tsp (shell-jobs table); runway-remote (remote table)
+  --redis-aof <p>      for this run, turn Redis's AOF on with appendfsync <p>: everysec (BullMQ
+                       becomes crash-safe, beside runway) or always (power-loss-safe, beside
+                       runway-full); set with CONFIG SET and put back at the end. Without it BullMQ
+                       is as durable as the server is configured (appendonly no: volatile)
+  --durability <d>     runway's durability on SQLite in the tables of runway alone (scale):
+                       normal (default) or full; the SQLite table runs both, as runway and runway-full
+
+Every figure is the median of the runs with their range, tagged with a durability class: volatile,
+crash-safe (survives a process crash; an OS crash or power loss may take the last commits) or
+power-loss-safe, read back from each store's settings. Ratios to peers are taken within a class only.
+The results file ({ environment, config, tables }) is written on every run; the charts beside it are
+SVG: throughput and latency per side for the SQLite/Redis and PostgreSQL tables, and, when those
+tables ran, scale, steady and churn.
 
 Redis: BENCH_REDIS_HOST (127.0.0.1), BENCH_REDIS_PORT (6379), BENCH_REDIS_DB (15; flushed before every workload).
 PostgreSQL: BENCH_PG_URL (${DEFAULT_PG_URL}); the database is created if missing, and the
@@ -62,7 +84,7 @@ interface Sizes {
 
 const BATCH = 1000;
 
-// Sized so the default run, every side, three runs each, stays within ten minutes on 2 cores.
+// Sized for the default run, every side, five runs each, on 2 cores (about twenty minutes).
 // Single adds on PostgreSQL wait for a WAL flush each, hence fewer of them.
 const FULL: Sizes = {
   remote: { jobs: 20, warmup: 2, pollSamples: 30 },
@@ -80,7 +102,7 @@ const FULL: Sizes = {
     pollLatency: 30,
     pollLatencyWarmup: 2,
   },
-  runs: 3,
+  runs: 5,
   single: 10_000,
   singleWarmup: 1_000,
   bulkBatches: 100,
@@ -174,7 +196,7 @@ function positiveInt(text: string, flag: string): number {
 }
 
 function sideNamesOf(value: string | undefined): string[] {
-  if (value === undefined) return [...SQLITE_SIDES, "runway-pg", "graphile", "pgboss", ...SHELL_SIDES];
+  if (value === undefined) return [...SQLITE_SIDES, "runway-pg", "runway-pg-async", "graphile", "pgboss", ...SHELL_SIDES];
   const names = value.split(",").map((x) => x.trim()).filter(Boolean);
   const known: readonly string[] = [...SQLITE_SIDES, ...PG_SIDES, ...SHELL_SIDES, "runway-remote"];
   for (const n of names) if (!known.includes(n)) fail(`--side takes ${known.join(", ")}; got ${JSON.stringify(n)}`);
@@ -191,6 +213,9 @@ async function main(): Promise<void> {
       only: { type: "string" },
       side: { type: "string" },
       durability: { type: "string", default: "normal" },
+      out: { type: "string" },
+      "redis-aof": { type: "string" },
+      "charts-from": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -199,10 +224,18 @@ async function main(): Promise<void> {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
+  if (values["charts-from"] !== undefined) {
+    const from = values["charts-from"];
+    for (const path of writeCharts(from, readResults(from))) process.stderr.write(`wrote ${path}\n`);
+    return;
+  }
+  const startedAt = new Date().toISOString();
   const sizes = { ...(values.quick ? QUICK : FULL) };
   if (values.runs !== undefined) sizes.runs = positiveInt(values.runs, "--runs");
   const durability = values.durability;
   if (durability !== "normal" && durability !== "full") fail(`--durability is normal or full, got ${JSON.stringify(durability)}`);
+  const redisAof = values["redis-aof"];
+  if (redisAof !== undefined && redisAof !== "everysec" && redisAof !== "always") fail(`--redis-aof is everysec or always, got ${JSON.stringify(redisAof)}`);
   const all = workloads(sizes);
   const only = values.only?.split(",").map((x) => x.trim()).filter(Boolean);
   for (const id of only ?? []) {
@@ -222,6 +255,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "runway-bench-"));
   let bullmq: BullmqSide | null = null;
   let admin: PgAdmin | null = null;
+  let restoreRedis: (() => Promise<void>) | null = null;
   try {
     if (sqliteNames.includes("bullmq")) {
       bullmq = new BullmqSide({
@@ -234,6 +268,10 @@ async function main(): Promise<void> {
       } catch (err) {
         throw new Error(`cannot reach Redis for the BullMQ side (${(err as Error).message}); start redis-server or leave bullmq out of --side`);
       }
+      if (redisAof) {
+        log(`turning Redis's AOF on with appendfsync ${redisAof} for this run…`);
+        restoreRedis = await bullmq.persist(redisAof);
+      }
     }
     if (pgNames.length > 0) {
       admin = new PgAdmin(process.env.BENCH_PG_URL ?? DEFAULT_PG_URL);
@@ -245,16 +283,18 @@ async function main(): Promise<void> {
         );
       }
     }
-    const sqliteSides: Side[] = sqliteNames.map((n) => (n === "runway" ? new RunwaySide("runway", sqliteTarget(dir, durability)) : bullmq!));
+    const sqliteSides: Side[] = sqliteNames.map((n) =>
+      n === "runway" ? new RunwaySide("runway", sqliteTarget(dir, "normal")) : n === "runway-full" ? new RunwaySide("runway-full", sqliteTarget(dir, "full")) : bullmq!,
+    );
 
     log("measuring disk fsync latency…");
     const env = await collectEnvironment({ dir, durability, bullmq, pg: admin, fsyncSamples: sizes.fsync });
 
     const figures: Figure[] = (await measure(plan, sqliteSides, sizes.runs, log)).map(({ def, bySide }) => ({
       ...def,
-      runway: bySide.get("runway") ?? null,
-      bullmq: bySide.get("bullmq") ?? null,
+      values: Object.fromEntries(bySide) as Figure["values"],
     }));
+    const sqliteColumns = sideColumns(env, sqliteNames);
     const pg: PgTable | null = admin && pgTableWanted ? await runPgTable({ admin, names: pgNames, sizes: sizes.pg, runs: sizes.runs, only, log }) : null;
     const shell: ShellTable | null = shellNames.length > 0 ? await runShellTable({ names: shellNames, runs: sizes.runs, log }) : null;
     const remoteWanted = (!only || only.includes(REMOTE_WORKLOAD_ID)) && (!values.side || sideNames.includes("runway-remote"));
@@ -301,27 +341,52 @@ async function main(): Promise<void> {
       "       BullMQ from worker.run() to the last 'completed' event (connecting and loading scripts, waitUntilReady, left out).",
       "latency: worker and queue concurrency 1, 2 ms idle before each add; performance.now() before the add to the handler's first line.",
     ];
+    const pgColumns = pg ? sideColumns(env, pg.sides) : [];
+    // The class of the store a table of runway alone ran on ("SQLite" or "PostgreSQL").
+    const storeClass = (store: string, side = "runway") => sideDurability(env, store === "PostgreSQL" ? "runway-pg" : side)?.class ?? null;
+    const fsyncMs = { p50: env.fsyncP50Ms, p99: env.fsyncP99Ms, samples: env.fsyncSamples };
+    const records: object[] = [
+      ...environmentRecords(env, config),
+      ...jsonRecords(env, figures, sqliteColumns, sqliteNotes),
+      ...(pg ? pgJsonRecords(env, pg.figures, pg.text, pgColumns) : []),
+      ...(shell ? shellJsonRecords(env, shell) : []),
+      ...(remote ? [{ type: "table", table: "remote", durability: storeClass("SQLite"), fsyncMs, ...remote }] : []),
+      ...serverTables.map((t) => ({ type: "table", table: "server", durability: storeClass(t.store), fsyncMs, ...t })),
+      ...scale.map((r) => ({ type: "table", table: "scale", durability: storeClass(r.store, durability === "full" ? "runway-full" : "runway"), fsyncMs, ...r })),
+    ];
     if (values.json) {
-      const records = [
-        ...jsonRecords(env, config, figures),
-        ...(pg ? pgJsonRecords(pg.figures) : []),
-        ...(shell ? shellJsonRecords(shell) : []),
-        ...(remote ? [{ type: "table", table: "remote", ...remote }] : []),
-        ...serverTables.map((t) => ({ type: "table", table: "server", ...t })),
-        ...scale.map((r) => ({ type: "table", table: "scale", ...r })),
-      ];
       process.stdout.write(`${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
     } else {
+      // Every table is printed with the disk's fsync latency under its title.
+      const withFsync = (table: string[]) => [table[0]!, fsyncLine(env), ...table.slice(1)];
       const lines = renderHeader(env, config);
-      if (figures.length > 0) lines.push("", ...renderTable(env, sqliteNotes, figures));
-      if (pg) lines.push("", ...renderPgTable(env, pg.figures, pg.text));
+      if (figures.length > 0) lines.push("", ...renderTable(env, sqliteNotes, figures, sqliteColumns));
+      if (pg) lines.push("", ...renderPgTable(env, pg.figures, pg.text, pgColumns));
       if (shell) lines.push("", ...renderShellTable(env, shell));
-      if (remote) lines.push("", ...renderRemoteTable(remote));
-      if (serverTables.length > 0) lines.push("", ...renderServerTable(serverTables));
-      if (scale.length > 0) lines.push("", ...renderScale(scale));
+      if (remote) lines.push("", ...withFsync(renderRemoteTable(remote)));
+      if (serverTables.length > 0) lines.push("", ...withFsync(renderServerTable(serverTables)));
+      if (scale.length > 0) lines.push("", ...withFsync(renderScale(scale)));
       process.stdout.write(`${lines.join("\n")}\n`);
     }
+    const partial = only !== undefined || values.side !== undefined;
+    const out = values.out ?? defaultResultsPath(values.quick ? "quick" : "full", partial);
+    const results = buildResults(records, {
+      mode: config.mode,
+      runs: config.runs,
+      only: only ?? null,
+      sides: values.side === undefined ? null : sideNames,
+      durability,
+      redisAof: redisAof ?? null,
+      sizes,
+      argv: process.argv.slice(2),
+      startedAt,
+      finishedAt: new Date().toISOString(),
+    });
+    writeResults(out, results);
+    log(`wrote ${out}`);
+    for (const path of writeCharts(out, results)) log(`wrote ${path}`);
   } finally {
+    await restoreRedis?.().catch((err: Error) => process.stderr.write(`could not put Redis's persistence settings back: ${err.message}\n`));
     await bullmq?.close();
     await admin?.close();
     rmSync(dir, { recursive: true, force: true });

@@ -23,7 +23,7 @@ export interface PgSizes {
 
 export const PG_CONCURRENCY = 24;
 const BATCH = 1000;
-const MAIN: readonly PgSideName[] = ["runway-pg", "graphile", "pgboss"];
+const MAIN: readonly PgSideName[] = ["runway-pg", "runway-pg-async", "graphile", "pgboss"];
 const DEFAULTS: readonly PgSideName[] = ["graphile-default"];
 
 /** The workload ids --only accepts for this table. */
@@ -75,12 +75,16 @@ function workloads(s: PgSizes): Workload[] {
 export interface PgTable {
   figures: PgFigure[];
   text: PgTableText;
+  /** The sides that ran, in column order. */
+  sides: PgSideName[];
 }
 
 /**
  * Runs the PostgreSQL table for the named sides. graphile-worker's defaults rows come with
  * "graphile"; runway-pg is left out, with a note saying why, while runway cannot open a
- * PostgreSQL URL.
+ * PostgreSQL URL. runway-pg-async is runway-pg with synchronous_commit=off on its own
+ * connections (crash-safe), beside runway-pg at the server's setting (on: power-loss-safe),
+ * which is what graphile-worker and pg-boss run with.
  */
 export async function runPgTable(opts: {
   admin: PgAdmin;
@@ -93,10 +97,14 @@ export async function runPgTable(opts: {
   const { admin, sizes } = opts;
   const notes: string[] = [];
   const sides: Side[] = [];
-  if (opts.names.includes("runway-pg")) {
+  const runwayNames = opts.names.filter((n) => n === "runway-pg" || n === "runway-pg-async");
+  if (runwayNames.length > 0) {
     const why = await probeRunwayPg(admin);
-    if (why) notes.push(`runway-pg skipped: ${why}.`);
-    else sides.push(new RunwaySide("runway-pg", pgTarget(admin)));
+    if (why) notes.push(`${runwayNames.join(" and ")} skipped: ${why}.`);
+    else {
+      if (runwayNames.includes("runway-pg")) sides.push(new RunwaySide("runway-pg", pgTarget(admin)));
+      if (runwayNames.includes("runway-pg-async")) sides.push(new RunwaySide("runway-pg-async", pgTarget(admin, RUNWAY_PG_SCHEMA, { synchronousCommit: "off" })));
+    }
   }
   if (opts.names.includes("graphile")) sides.push(new GraphileSide(admin, "tuned"));
   if (opts.names.includes("graphile") || opts.names.includes("graphile-default")) sides.push(new GraphileSide(admin, "default"));
@@ -107,7 +115,9 @@ export async function runPgTable(opts: {
     const measured = await measure(plan, sides, opts.runs, opts.log);
     const figures = measured.map(({ def, bySide }) => ({ ...def, values: Object.fromEntries(bySide) as PgFigure["values"] }));
     const configs = [
-      `config       graphile-worker: concurrency ${PG_CONCURRENCY}, localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0, pool 25 (its performance page);`,
+      `config       runway-pg: the server's synchronous_commit, as the peers; runway-pg async: the same store opened with ?options=-c synchronous_commit=off,`,
+      `             which sets it off for runway's connections alone (read back through runway's pg driver before the table);`,
+      `             graphile-worker: concurrency ${PG_CONCURRENCY}, localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0, pool 25 (its performance page);`,
       `             "at its defaults": concurrency ${PG_CONCURRENCY}, pool 25, no local queue, one statement per completion;`,
       `             pg-boss: ${PG_CONCURRENCY} work() loops (its way to concurrency), batchSize ${PGBOSS_BATCH}, pollingIntervalSeconds ${PGBOSS_POLL_SECONDS} (the minimum), pool 25.`,
     ];
@@ -124,7 +134,7 @@ export async function runPgTable(opts: {
       "published in the issue, for reference only (not measured here): graphile-worker drains ~18,700 jobs/s with p50 6 ms",
       "       (~2,500 jobs/s and p50 2.3 ms at its defaults) and bulk-adds ~42,000 jobs/s; pg-boss drains ~2,200 jobs/s with p50 ~500 ms.",
     );
-    return { figures, text: { configs, notes } };
+    return { figures, text: { configs, notes }, sides: sides.map((x) => x.name as PgSideName) };
   } finally {
     for (const s of sides) await s.close();
   }

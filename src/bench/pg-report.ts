@@ -1,35 +1,23 @@
-import { type Environment, pgDurability } from "./environment.js";
-import { type FigureBase, cell, tableLines } from "./report.js";
+import { type Environment, fsyncLine } from "./environment.js";
+import {
+  type FigureBase,
+  RATIO_NOTE,
+  type SideColumn,
+  cell,
+  classRatios,
+  comparedRows,
+  durabilityLines,
+  fsyncRecord,
+  ratioText,
+  sideRecords,
+  tableLines,
+  valueRecords,
+} from "./report.js";
 import type { PgSideName } from "./side.js";
 import type { Summary } from "./stats.js";
 
 export interface PgFigure extends FigureBase {
   values: Partial<Record<PgSideName, Summary>>;
-}
-
-const PEERS = [
-  ["graphile", "graphile-worker"],
-  ["pgboss", "pg-boss"],
-] as const;
-
-/** Above 1 means runway-pg is better, against whichever peer did best on this figure. */
-export function pgRatio(f: PgFigure): { ratio: number; peer: string } | null {
-  const rw = f.values["runway-pg"];
-  if (!rw || rw.median === 0) return null;
-  let best: { median: number; peer: string } | null = null;
-  for (const [name, label] of PEERS) {
-    const v = f.values[name];
-    if (!v || v.median === 0) continue;
-    const better = !best || (f.better === "higher" ? v.median > best.median : v.median < best.median);
-    if (better) best = { median: v.median, peer: label };
-  }
-  if (!best) return null;
-  return { ratio: f.better === "higher" ? rw.median / best.median : best.median / rw.median, peer: best.peer };
-}
-
-function ratioCell(f: PgFigure): string {
-  const r = pgRatio(f);
-  return r ? `${r.ratio.toFixed(2)}× vs ${r.peer}` : "-";
 }
 
 export interface PgTableText {
@@ -38,50 +26,59 @@ export interface PgTableText {
   notes: string[];
 }
 
-export function renderPgTable(env: Environment, figures: PgFigure[], text: PgTableText): string[] {
+export const PG_TITLE = "PostgreSQL: runway-pg, graphile-worker and pg-boss";
+
+/**
+ * The columns: graphile-worker's defaults rows share graphile-worker's column when both ran (they
+ * are of one class and never on the same row); the ratios still name the side that was measured.
+ */
+function columns(sides: readonly SideColumn[]): { shown: SideColumn[]; valueOf: (f: FigureBase & { values: Partial<Record<string, Summary>> }, s: SideColumn) => Summary | undefined } {
+  const merged = sides.some((s) => s.side === "graphile");
+  const shown = merged ? sides.filter((s) => s.side !== "graphile-default") : [...sides];
+  return {
+    shown,
+    valueOf: (f, s) => (merged && s.side === "graphile" ? (f.values.graphile ?? f.values["graphile-default"]) : f.values[s.side]),
+  };
+}
+
+export function renderPgTable(env: Environment, figures: PgFigure[], text: PgTableText, sides: readonly SideColumn[]): string[] {
   const p = env.postgres;
-  const lines = ["PostgreSQL: runway-pg, graphile-worker and pg-boss"];
-  if (p) {
-    lines.push(
-      `PostgreSQL ${p.version} at ${p.url}   graphile-worker ${p.graphileWorker}   pg-boss ${p.pgBoss}   pg ${p.pg}`,
-      `durability   all three: ${pgDurability(p)}`,
-    );
-  }
-  lines.push(...text.configs, "");
-  const rows = [
-    ["figure", "unit", "runway-pg", "graphile-worker", "pg-boss", "runway-pg vs best peer"],
-    ...figures.map((f) => [
+  const lines = [PG_TITLE];
+  if (p) lines.push(`PostgreSQL ${p.version} at ${p.url}   graphile-worker ${p.graphileWorker}   pg-boss ${p.pgBoss}   pg ${p.pg}`);
+  lines.push(fsyncLine(env), ...durabilityLines(sides), ...text.configs, "");
+  const { shown, valueOf } = columns(sides);
+  // The ratios are taken over every side, graphile-worker's defaults included.
+  const { head } = comparedRows(figures, shown, valueOf);
+  const ours = shown.filter((s) => s.runway);
+  const body = figures.map((f) => {
+    const ratios = classRatios(f, sides);
+    return [
       f.label,
       f.unit,
-      cell(f.values["runway-pg"], f.unit),
-      // The defaults rows have only graphile-worker, under its own column.
-      cell(f.values.graphile ?? f.values["graphile-default"], f.unit),
-      cell(f.values.pgboss, f.unit),
-      ratioCell(f),
-    ]),
-  ];
-  lines.push(...tableLines(rows));
-  lines.push("ratio: above 1 means runway-pg is better (throughput runway-pg/peer, latency peer/runway-pg), against the better peer.");
+      ...shown.map((s) => cell(valueOf(f, s), f.unit)),
+      ...ours.map((s) => ratioText(ratios.find((x) => x.side === s.side), sides)),
+    ];
+  });
+  lines.push(...tableLines([...head, ...body], 2));
+  lines.push(RATIO_NOTE);
   lines.push(...text.notes);
   return lines;
 }
 
-export function pgJsonRecords(figures: PgFigure[]): object[] {
-  return figures.map((f) => {
-    const r = pgRatio(f);
-    return {
+export function pgJsonRecords(env: Environment, figures: PgFigure[], text: PgTableText, sides: readonly SideColumn[]): object[] {
+  if (figures.length === 0) return [];
+  return [
+    { type: "table", table: "postgresql", title: PG_TITLE, fsyncMs: fsyncRecord(env), sides: sideRecords(sides), configs: text.configs, notes: text.notes },
+    ...figures.map((f) => ({
       type: "figure",
       table: "postgresql",
       id: f.id,
       label: f.label.trim(),
       unit: f.unit,
       better: f.better,
-      "runway-pg": f.values["runway-pg"] ?? null,
-      graphile: f.values.graphile ?? f.values["graphile-default"] ?? null,
-      graphileConfig: f.values["graphile-default"] ? "defaults" : "tuned",
-      pgboss: f.values.pgboss ?? null,
-      ratio: r?.ratio ?? null,
-      ratioOf: r ? (f.better === "higher" ? `runway-pg/${r.peer}` : `${r.peer}/runway-pg`) : null,
-    };
-  });
+      target: null,
+      values: valueRecords(f, sides),
+      ratios: classRatios(f, sides),
+    })),
+  ];
 }

@@ -31,12 +31,27 @@ export function sqliteTarget(dir: string, durability: Durability = "normal"): Ru
 
 export const RUNWAY_PG_SCHEMA = "runway";
 
-/** The PostgreSQL counterpart: the schema is dropped, and runway's migrations make it again. */
-export function pgTarget(admin: PgAdmin, schema = RUNWAY_PG_SCHEMA): RunwayTarget {
+/**
+ * The URL with `options=-c synchronous_commit=off`: every connection runway's store opens with it
+ * starts with commits that return before their WAL is flushed (crash-safe, not power-loss-safe),
+ * while the server, and the peers' connections, keep its own setting.
+ */
+export function pgAsyncUrl(url: string): string {
+  const u = new URL(url);
+  u.searchParams.set("options", "-c synchronous_commit=off");
+  return u.toString();
+}
+
+/**
+ * The PostgreSQL counterpart: the schema is dropped, and runway's migrations make it again.
+ * `synchronousCommit: "off"` opens the store through pgAsyncUrl.
+ */
+export function pgTarget(admin: PgAdmin, schema = RUNWAY_PG_SCHEMA, opts: { synchronousCommit?: "server" | "off" } = {}): RunwayTarget {
+  const url = opts.synchronousCommit === "off" ? pgAsyncUrl(admin.url) : admin.url;
   return {
     async fresh() {
       await admin.dropSchema(schema);
-      const rw = open({ db: withSchema(admin.url, schema) });
+      const rw = open({ db: withSchema(url, schema) });
       return { rw, dispose: async () => {} };
     },
   };
@@ -75,7 +90,7 @@ export const RUNWAY_PREFETCH = 500;
 
 export class RunwaySide implements Side {
   constructor(
-    readonly name: "runway" | "runway-pg",
+    readonly name: "runway" | "runway-full" | "runway-pg" | "runway-pg-async",
     private readonly target: RunwayTarget,
   ) {}
 

@@ -1,5 +1,5 @@
-import type { Environment } from "./environment.js";
-import { type FigureBase, tableLines } from "./report.js";
+import { type Environment, fsyncLine } from "./environment.js";
+import { type FigureBase, durabilityLines, fsyncRecord, sideColumns, sideRecords, tableLines, valueRecords } from "./report.js";
 import type { ShellSideName, ShellTable } from "./shell-bench.js";
 import type { Summary } from "./stats.js";
 
@@ -52,10 +52,21 @@ function differenceCell(f: ShellFigure): string {
   return d === null ? "-" : `${d >= 0 ? "+" : "−"}${Math.abs(d).toFixed(Math.abs(d) >= 100 ? 1 : 3)}`;
 }
 
+export const SHELL_TITLE = "Shell jobs: runway and task-spooler";
+
+/** The sides that ran: both, or whichever one --side or a missing tsp left. */
+function ran(figures: ShellFigure[]): ShellSideName[] {
+  const names: ShellSideName[] = ["runway-shell", "tsp"];
+  const present = names.filter((n) => figures.some((f) => f.values[n]));
+  return present.length > 0 ? present : names;
+}
+
 export function renderShellTable(env: Environment, { figures, text, tspVersion }: ShellTable): string[] {
   const lines = [
-    "Shell jobs: runway and task-spooler",
+    SHELL_TITLE,
     `runway CLI on SQLite ${env.sqlite}   task-spooler ${tspVersion ?? "not used"}`,
+    fsyncLine(env),
+    ...durabilityLines(sideColumns(env, ran(figures))),
     ...text.configs,
     "",
   ];
@@ -74,14 +85,16 @@ export function renderShellTable(env: Environment, { figures, text, tspVersion }
     ];
     lines.push(...tableLines(rows));
     lines.push("runway − tsp: difference of the medians, in ms; below 0 means runway is faster. The first two rows are shared references.");
+    lines.push("the two are of different durability classes (tsp holds its queue in memory): the difference is the cost of a job's way through each, not a like-for-like ratio.");
   }
   lines.push(...text.notes);
   return lines;
 }
 
-export function shellJsonRecords({ figures, tspVersion, skipped }: ShellTable): object[] {
+export function shellJsonRecords(env: Environment, { figures, text, tspVersion, skipped }: ShellTable): object[] {
+  const sides = sideColumns(env, ran(figures));
   return [
-    { type: "table", table: "shell", tsp: tspVersion, skipped },
+    { type: "table", table: "shell", title: SHELL_TITLE, tsp: tspVersion, skipped, fsyncMs: fsyncRecord(env), sides: sideRecords(sides), configs: text.configs, notes: text.notes },
     ...figures.map((f) => ({
       type: "figure",
       table: "shell",
@@ -92,6 +105,7 @@ export function shellJsonRecords({ figures, tspVersion, skipped }: ShellTable): 
       shared: f.shared ?? false,
       runway: f.values["runway-shell"] ?? null,
       tsp: f.values.tsp ?? null,
+      values: valueRecords(f, sides),
       difference: shellDifference(f),
       differenceOf: "runway-tsp",
       target: f.target === null ? null : { op: "<=", value: f.target },

@@ -2,9 +2,14 @@
  * What each queue under test must be able to do. Every implementation in a table runs the same
  * workloads with the same sizes, so the only thing that differs between their figures is the library.
  */
-export const SQLITE_SIDES = ["runway", "bullmq"] as const;
-/** graphile-default is graphile-worker left at its defaults apart from concurrency: extra rows only. */
-export const PG_SIDES = ["runway-pg", "graphile", "pgboss", "graphile-default"] as const;
+/** runway runs with synchronous=NORMAL (crash-safe), runway-full with synchronous=FULL (power-loss-safe). */
+export const SQLITE_SIDES = ["runway", "runway-full", "bullmq"] as const;
+/**
+ * graphile-default is graphile-worker left at its defaults apart from concurrency: extra rows only.
+ * runway-pg keeps the server's synchronous_commit (on), as the peers do; runway-pg-async sets it
+ * off for its own connections.
+ */
+export const PG_SIDES = ["runway-pg", "runway-pg-async", "graphile", "pgboss", "graphile-default"] as const;
 export type SqliteSideName = (typeof SQLITE_SIDES)[number];
 export type PgSideName = (typeof PG_SIDES)[number];
 export type SideName = SqliteSideName | PgSideName;
