@@ -82,7 +82,8 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
 
   /** Emits `drained` once when the queue has nothing left to do; `add` and claims re-arm it. */
   private async checkDrained(queue: string): Promise<void> {
-    if (this.drained.has(queue)) return;
+    // Nobody listening: no look at the store (a thousand queues finishing a job each would cost a thousand).
+    if (this.drained.has(queue) || this.listenerCount("drained") === 0) return;
     if (!(await this.store.queueIsDrained({ queue }))) return;
     this.drained.add(queue);
     this.emit("drained", { queue });

@@ -86,8 +86,11 @@ export interface WorkerOptions {
 interface Active {
   job: Job;
   token: number;
-  controller: AbortController;
+  /** Made when the handler first reads its signal: most never do, and each costs about half a kilobyte. */
+  controller: AbortController | null;
   abortKind: AbortKind | null;
+  /** Why the attempt was asked to stop, kept for a signal made after the fact. */
+  abortReason: AttemptAborted | null;
   /** The store no longer holds this worker's lease: write nothing more for it. */
   lost: boolean;
   /** The handler has returned and its outcome is on its way to the store: lease checks no longer apply. */
@@ -95,6 +98,53 @@ interface Active {
   startedAt: number;
   timer: NodeJS.Timeout | null;
   done: Promise<void>;
+}
+
+interface AttemptOps {
+  workerId(): string;
+  progress(a: Active, value: Json): Promise<void>;
+  log(a: Active, line: string): void;
+  recordRun(a: Active, run: RemoteRun | null): Promise<void>;
+}
+
+/**
+ * A handler's view of its attempt. The signal and the helpers are made when first read (they
+ * stay bound, so `const { log } = ctx` works): most handlers touch few of them, and a worker
+ * holding a thousand attempts in flight keeps only what each one used.
+ */
+class AttemptContext implements JobContext {
+  private boundProgress: JobContext["progress"] | null = null;
+  private boundLog: JobContext["log"] | null = null;
+  private boundRecordRun: JobContext["recordRun"] | null = null;
+
+  constructor(
+    private readonly a: Active,
+    private readonly ops: AttemptOps,
+  ) {}
+
+  get signal(): AbortSignal {
+    const a = this.a;
+    if (!a.controller) {
+      a.controller = new AbortController();
+      if (a.abortReason) a.controller.abort(a.abortReason);
+    }
+    return a.controller.signal;
+  }
+  get attempt(): number {
+    return this.a.job.attempts;
+  }
+  get workerId(): string {
+    return this.ops.workerId();
+  }
+  get progress(): JobContext["progress"] {
+    return (this.boundProgress ??= (value) => this.ops.progress(this.a, value));
+  }
+  get log(): JobContext["log"] {
+    return (this.boundLog ??= (line) => this.ops.log(this.a, line));
+  }
+  get recordRun(): JobContext["recordRun"] {
+    return (this.boundRecordRun ??= (run) => this.ops.recordRun(this.a, run));
+  }
 }
 
 /** A result or error that carries a process's exit code (a shell job's) has it recorded with the attempt. */
@@ -133,6 +183,8 @@ export class Worker {
   private unwatch: (() => void) | null = null;
   private state: "idle" | "running" | "stopping" | "stopped" = "idle";
   private looping = false;
+  /** The loop running now, if any: shutdown waits for its claim to land before releasing the buffer. */
+  private looped: Promise<void> = Promise.resolve();
   private again = false;
   private failures = 0;
   private lastAbortCheck = 0;
@@ -205,6 +257,8 @@ export class Worker {
     this.unwatch?.();
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     if (this.cronTimer) clearTimeout(this.cronTimer);
+    // A claim in flight lands in the buffer; waiting for it keeps its jobs from being held until their leases run out.
+    await this.looped;
     // Claimed but never started: back to their queues at once.
     for (const c of this.buffer.splice(0)) this.finishUnstarted(c, "released");
     const forced = new Promise<void>((resolve) => (this.forceStop = resolve));
@@ -297,7 +351,7 @@ export class Worker {
       this.again = true;
       return;
     }
-    void this.loop();
+    this.looped = this.loop();
   }
 
   private async loop(): Promise<void> {
@@ -401,12 +455,12 @@ export class Worker {
   }
 
   private run(job: Job, token: number): void {
-    const controller = new AbortController();
     const a: Active = {
       job,
       token,
-      controller,
+      controller: null,
       abortKind: null,
+      abortReason: null,
       lost: false,
       finishing: false,
       startedAt: Date.now(),
@@ -420,30 +474,31 @@ export class Worker {
     a.done = this.execute(a);
   }
 
+  /** What an attempt's context does, made once per worker rather than once per attempt. */
+  private readonly attemptOps: AttemptOps = {
+    workerId: () => this.id,
+    progress: async (a, value) => {
+      if (a.lost) return;
+      if (await this.store.jobProgress({ id: a.job.id, token: a.token, progress: value })) {
+        this.events.emit("progress", { job: a.job, progress: value });
+      }
+    },
+    log: (a, line) => {
+      if (a.lost) return;
+      this.logBuffer.push({ jobId: a.job.id, attempt: a.job.attempts, at: Date.now(), line: String(line) });
+      this.events.emit("log", { job: a.job, line: String(line) });
+    },
+    recordRun: async (a, run) => {
+      if (a.lost || !(await this.store.jobRemoteSet({ id: a.job.id, token: a.token, remote: run }))) {
+        throw new AttemptAborted("lease-lost", "the worker lost the job's lease");
+      }
+      a.job.remote = run;
+    },
+  };
+
   private async execute(a: Active): Promise<void> {
     const handler = this.opts.handlers[a.job.kind]!;
-    const ctx: JobContext = {
-      signal: a.controller.signal,
-      attempt: a.job.attempts,
-      workerId: this.id,
-      progress: async (value) => {
-        if (a.lost) return;
-        if (await this.store.jobProgress({ id: a.job.id, token: a.token, progress: value })) {
-          this.events.emit("progress", { job: a.job, progress: value });
-        }
-      },
-      log: (line) => {
-        if (a.lost) return;
-        this.logBuffer.push({ jobId: a.job.id, attempt: a.job.attempts, at: Date.now(), line: String(line) });
-        this.events.emit("log", { job: a.job, line: String(line) });
-      },
-      recordRun: async (run) => {
-        if (a.lost || !(await this.store.jobRemoteSet({ id: a.job.id, token: a.token, remote: run }))) {
-          throw new AttemptAborted("lease-lost", "the worker lost the job's lease");
-        }
-        a.job.remote = run;
-      },
-    };
+    const ctx = new AttemptContext(a, this.attemptOps);
     let finish: Finish;
     let result: unknown;
     try {
@@ -474,8 +529,9 @@ export class Worker {
     const a: Active = {
       job: c.job,
       token: c.token,
-      controller: new AbortController(),
+      controller: null,
       abortKind: null,
+      abortReason: null,
       lost: false,
       finishing: true,
       startedAt: Date.now(),
@@ -558,7 +614,7 @@ export class Worker {
       queues.add(b.active.job.queue);
       this.report(b.finish, o, b.active, b.result, now);
     }
-    for (const q of queues) await this.maybeDrained(q);
+    await Promise.all([...queues].map((q) => this.maybeDrained(q)));
   }
 
   private async flushLogs(): Promise<void> {
@@ -624,7 +680,8 @@ export class Worker {
       "lease-lost": "the worker lost the job's lease",
       shutdown: "the worker is shutting down",
     };
-    a.controller.abort(new AttemptAborted(kind, reasons[kind]));
+    a.abortReason = new AttemptAborted(kind, reasons[kind]);
+    a.controller?.abort(a.abortReason);
   }
 
   private apply(statuses: LeaseStatus[]): void {

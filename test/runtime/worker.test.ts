@@ -194,6 +194,42 @@ describe("worker", () => {
     expect(await rw.get(job.id)).toMatchObject({ status: "cancelled" });
   });
 
+  it("a signal first read after the cancel is already aborted, and destructured helpers stay bound", async () => {
+    const { rw } = fresh();
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const seen: { aborted?: boolean; reason?: string; attempt?: number } = {};
+    rw.worker({
+      handlers: {
+        late: async (_job, ctx) => {
+          const { log, progress, attempt, workerId } = ctx;
+          log("before the cancel");
+          await progress({ step: 1 });
+          await gate;
+          // Never touched until now: the context must still know about the cancel.
+          const signal = ctx.signal;
+          seen.aborted = signal.aborted;
+          seen.reason = String(signal.reason);
+          seen.attempt = attempt;
+          expect(workerId).toMatch(/./);
+          throw signal.reason;
+        },
+      },
+    });
+    const started = next(rw, "started");
+    const job = await rw.add("late", null);
+    await started;
+    for (let i = 0; i < 200 && (await rw.get(job.id))?.progress === null; i++) await sleep(20);
+    const cancelled = next(rw, "cancelled");
+    await rw.cancel(job.id);
+    // The worker notices the cancel through its lease check; give it that long before reading the signal.
+    await sleep(400);
+    release();
+    await cancelled;
+    expect(seen).toEqual({ aborted: true, reason: expect.stringMatching(/cancelled/), attempt: 1 });
+    expect((await rw.get(job.id))?.progress).toEqual({ step: 1 });
+  });
+
   it("a timeout aborts the attempt and fails it, naming the limit", async () => {
     const { rw } = fresh();
     rw.worker({ handlers: { slow: (_job, ctx) => sleep(30_000, undefined, { signal: ctx.signal }) } });

@@ -176,6 +176,26 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(f.jobs.every((c) => c.job.status === "running")).toBe(true);
       });
 
+      it("with many limited queues, a claim takes one job per free slot from queues in turn, each within its limit", async () => {
+        const names = Array.from({ length: 50 }, (_, q) => `q${String(q).padStart(2, "0")}`);
+        for (const q of names) await store.queueEnsure({ queue: q, concurrency: q === "q07" ? 3 : 1 });
+        // Three jobs each, added round-robin; q13's are of a kind this worker does not run.
+        await addMany([0, 1, 2].flatMap(() => names.map((q) => ({ kind: q === "q13" ? "other" : "k", queue: q }))));
+        const queueOf = (cs: { job: { queue: string } }[]) => cs.map((c) => c.job.queue);
+        const first = queueOf(await claim(20, T0, { kinds: ["k"] }));
+        expect(first).toHaveLength(20);
+        const second = queueOf(await claim(100, T0, { kinds: ["k"] }));
+        const all = [...first, ...second];
+        // 48 queues give one job, q07 gives three (its limit), q13 none: nothing beyond a limit.
+        expect(all).toHaveLength(48 + 3);
+        expect(all.filter((q) => q === "q07")).toHaveLength(3);
+        expect(all).not.toContain("q13");
+        expect(new Set(all.filter((q) => q !== "q07")).size).toBe(48);
+        // One job from each of twenty queues, not three from a few: the queues take turns.
+        expect(new Set(first).size).toBe(20);
+        expect(await claim(100, T0, { kinds: ["k"] })).toHaveLength(0);
+      });
+
       it("claims only from the queues and kinds asked for", async () => {
         await unlimited("a");
         await unlimited("b");

@@ -103,6 +103,8 @@ export class PostgresStore implements Store {
   private readonly ready: Promise<void>;
   private readonly warn: (message: string) => void;
   private roundRobin = 0;
+  /** The limited queue served last: the next claim starts after it, so every queue gets its turn. */
+  private lastLimited = "";
   private closed = false;
   /** Running queues by kind of claim, refreshed every second (each claim re-checks its queue itself). */
   private limitedCache: { at: number; names: string[]; unlimited: string[] } | null = null;
@@ -457,7 +459,9 @@ export class PostgresStore implements Store {
          FROM cand WHERE j.id = cand.id
          RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token)
        SELECT ${this.completeSummary()},
-              (SELECT json_agg(json_build_array(${JOB_COLUMNS}, lease_token)) FROM claimed) AS claimed`,
+              (SELECT json_agg(json_build_array(${JOB_COLUMNS}, lease_token)) FROM claimed) AS claimed,
+              -- A slot of a limited queue freed: the other workers are woken here rather than by a round trip of its own.
+              (SELECT pg_notify($10, '') FROM ${this.t("queues")} WHERE concurrency IS NOT NULL AND name IN (SELECT queue FROM done) LIMIT 1) AS notified`,
       [
         completes.map((f) => f.id),
         completes.map((f) => f.token),
@@ -468,10 +472,11 @@ export class PostgresStore implements Store {
         now + claim.leaseMs,
         claim.workerId,
         claim.kinds ?? null,
+        this.channel,
       ],
       "finish_claim",
     );
-    const outcomes = await this.afterComplete(completes, r[0], now);
+    const outcomes = await this.afterComplete(completes, r[0] && { ...r[0], limited: false }, now);
     const claimed = (r[0]?.claimed ?? []).map((row) => ({ job: toJobRaw(row), token: Number(row[row.length - 1]) }));
     return { outcomes, ...(await this.claimLimitedAndFinish(claim, claimed, now)) };
   }
@@ -504,10 +509,7 @@ export class PostgresStore implements Store {
         this.limitedCache = null;
       }
       const limited = (await this.limitedQueues()).filter((q) => !params.queues || params.queues.includes(q));
-      const start = limited.length ? this.roundRobin++ % limited.length : 0;
-      for (let k = 0; k < limited.length && claimed.length < params.limit; k++) {
-        claimed.push(...(await this.claimLimited(limited[(start + k) % limited.length]!, params, params.limit - claimed.length, now)));
-      }
+      if (limited.length > 0 && claimed.length < params.limit) claimed.push(...(await this.claimLimitedMany(params, params.limit - claimed.length, now)));
     }
     if (claimed.length > 1) claimed.sort((a, b) => claimOrder(a.job, b.job));
     let nextRunAt: number | null = null;
@@ -609,6 +611,72 @@ export class PostgresStore implements Store {
       "claim",
     );
     return this.withTokens(res);
+  }
+
+  /**
+   * Up to `n` jobs from queues with a limit, in one transaction however many queues there are.
+   * The first statement picks the running queues that hold a job for this claim and have a slot
+   * free, in name order after the last one served and no more than `n` of them (each gives at
+   * least one job), and takes each one's advisory lock without waiting (the same lock as
+   * `claimLimited`; a queue whose lock another claimer holds is left to it). The claim, a
+   * separate statement and so on a snapshot taken after the locks, re-counts each locked queue's
+   * running jobs and takes what its limit leaves. Both are prepared: planning them anew each time
+   * cost more than running them.
+   */
+  private claimLimitedMany(params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
+    // The queues in name order, probed lazily (OFFSET 0 keeps the planner from probing them all before sorting).
+    const look = (range: string) => `(SELECT q.name FROM (
+          SELECT name, concurrency FROM ${this.t("queues")}
+          WHERE state = 'running' AND concurrency IS NOT NULL AND ${range} AND ($2::text[] IS NULL OR name = ANY($2::text[]))
+          ORDER BY name OFFSET 0) q
+        WHERE EXISTS (SELECT 1 FROM ${this.t("jobs")} WHERE queue = q.name AND status = 'queued' AND target IS NULL AND ($3::text[] IS NULL OR kind = ANY($3::text[])))
+          AND (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = q.name AND status = 'running') < q.concurrency
+        LIMIT $4::int)`;
+    const pick = `WITH c AS MATERIALIZED (
+          SELECT name, 0 AS part FROM ${look("name > $1")} a
+          UNION ALL SELECT name, 1 AS part FROM ${look("name <= $1")} b),
+        first AS (SELECT name, part FROM c ORDER BY part, name LIMIT $4::int)
+      SELECT name FROM first WHERE pg_try_advisory_xact_lock(hashtext($5 || name)) ORDER BY part, name`;
+    const claim = `WITH q AS (
+          SELECT q.name, q.concurrency FROM unnest($1::text[]) AS n(name) JOIN ${this.t("queues")} q ON q.name = n.name
+          WHERE q.state = 'running' AND q.concurrency IS NOT NULL),
+        cand AS (
+          SELECT c.id FROM q CROSS JOIN LATERAL (
+            SELECT id, priority, position FROM ${this.t("jobs")}
+            WHERE queue = q.name AND status = 'queued' AND target IS NULL AND ($2::text[] IS NULL OR kind = ANY($2::text[]))
+            ORDER BY priority, position, id
+            LIMIT greatest(0, q.concurrency - (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = q.name AND status = 'running'))
+            FOR UPDATE SKIP LOCKED) c
+          ORDER BY c.priority, c.position, c.id LIMIT $3::int)
+      UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
+        lease_expires_at = $4, worker_id = $5, started_at = $6, abort_requested = NULL, exit_code = NULL
+      FROM cand WHERE j.id = cand.id
+      RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token`;
+    return this.withClient(
+      async (client) => {
+        await client.query("BEGIN");
+        const picked = await client.query<{ name: string }>({
+          name: this.named("claim_pick"),
+          text: pick,
+          values: [this.lastLimited, params.queues ?? null, params.kinds ?? null, n, `runway:claim:${this.schema}:`],
+        });
+        const names = picked.rows.map((r) => r.name);
+        if (names.length === 0) {
+          await client.query("COMMIT");
+          return [];
+        }
+        this.lastLimited = names[names.length - 1]!;
+        const res = await client.query({
+          name: this.named("claim_limited"),
+          text: claim,
+          values: [names, params.kinds ?? null, n, now + params.leaseMs, params.workerId, now],
+          rowMode: "array",
+        });
+        await client.query("COMMIT");
+        return this.withTokens(res as unknown as pg.QueryResult<any[]>);
+      },
+      async (client) => void (await client.query("ROLLBACK")),
+    );
   }
 
   /**

@@ -93,6 +93,45 @@ const INSERT_KEYED_SQL = `${INSERT_SQL}
 
 type CompletedFinish = Extract<Finish, { outcome: "completed" }>;
 
+/** The first waiting job of each named queue (a JSON array), claimed in one statement. */
+function claimOneEachSql(kinds: boolean): string {
+  return `UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = @token,
+      lease_expires_at = @expires, worker_id = @worker, started_at = @now, abort_requested = NULL, exit_code = NULL
+    WHERE id IN (
+      SELECT (SELECT id FROM jobs WHERE queue = c.value AND status = 'queued' AND target IS NULL
+                ${kinds ? "AND kind IN (SELECT value FROM json_each(@kinds))" : ""}
+              ORDER BY priority, position, id LIMIT 1)
+      FROM json_each(@names) c)
+    RETURNING ${JOB_COLUMNS}`;
+}
+
+/**
+ * The looks that pick which queues a claim visits: running ones holding a job this claim could
+ * take (its kinds, its target or none). Those with a limit must also have a slot free; they come
+ * in name order after the last one served (`limitedAfter`), then from the start (`limitedFrom`).
+ */
+const queueLooks = new Map<string, { unlimited: string; limitedAfter: string; limitedFrom: string }>();
+function queueLook(p: { target: string | null; kinds: boolean; queues: boolean }) {
+  const key = `${p.target === null ? 0 : 1}${p.kinds ? 1 : 0}${p.queues ? 1 : 0}`;
+  let look = queueLooks.get(key);
+  if (!look) {
+    const waiting = `EXISTS (SELECT 1 FROM jobs WHERE queue = q.name AND status = 'queued'
+      AND ${p.target === null ? "target IS NULL" : "target = @target"} ${p.kinds ? "AND kind IN (SELECT value FROM json_each(@kinds))" : ""})`;
+    const chosen = p.queues ? "AND q.name IN (SELECT value FROM json_each(@queues))" : "";
+    const limited = (range: string) => `SELECT q.name FROM queues q
+      WHERE q.state = 'running' AND q.concurrency IS NOT NULL AND ${range} ${chosen} AND ${waiting}
+        AND (SELECT count(*) FROM jobs WHERE queue = q.name AND status = 'running') < q.concurrency
+      ORDER BY q.name LIMIT @k`;
+    look = {
+      unlimited: `SELECT q.name FROM queues q WHERE q.state = 'running' AND q.concurrency IS NULL ${chosen} AND ${waiting} ORDER BY q.name`,
+      limitedAfter: limited("q.name > @after"),
+      limitedFrom: limited("q.name <= @after"),
+    };
+    queueLooks.set(key, look);
+  }
+  return look;
+}
+
 export class SqliteStore implements Store {
   readonly dialect = "sqlite" as const;
   readonly location: string;
@@ -100,6 +139,8 @@ export class SqliteStore implements Store {
   private readonly feed: ChangeFeed;
   private readonly statements = new Map<string, Database.Statement>();
   private roundRobin = 0;
+  /** The limited queue served last: the next claim starts after it, so every queue gets its turn. */
+  private lastLimited = "";
   private closed = false;
   private stopCheckpointer: () => Promise<void> = async () => {};
   private checkpointKey: string | null = null;
@@ -337,25 +378,14 @@ export class SqliteStore implements Store {
       RETURNING ${JOB_COLUMNS}`;
     const promoted = this.stmt("UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?").run(now);
     let changed = promoted.changes > 0;
-    const queues = (
-      params.queues
-        ? this.stmt("SELECT name, concurrency FROM queues WHERE state = 'running' AND name IN (SELECT value FROM json_each(?)) ORDER BY name").all(JSON.stringify(params.queues))
-        : this.stmt("SELECT name, concurrency FROM queues WHERE state = 'running' ORDER BY name").all()
-    ) as { name: string; concurrency: number | null }[];
     const token = (this.stmt("SELECT value FROM meta WHERE key = 'lease_token'").pluck().get() as number) + 1;
     const claimed: Job[] = [];
-    // Prefetch only ever comes from queues without a limit: a buffered job of a limited queue would hold one of its few slots.
-    const most = params.limit + (params.prefetch ?? 0);
-    const start = queues.length ? this.roundRobin++ % queues.length : 0;
-    for (let k = 0; k < queues.length && claimed.length < most; k++) {
-      const queue = queues[(start + k) % queues.length]!;
-      const n = (queue.concurrency === null ? most : params.limit) - claimed.length;
-      if (n <= 0) continue;
+    const claimFrom = (queue: string, n: number) => {
       const rows = (
         this.stmt(claimSql)
           .raw(true)
           .all({
-            queue: queue.name,
+            queue,
             n,
             token,
             expires: now + params.leaseMs,
@@ -365,9 +395,49 @@ export class SqliteStore implements Store {
             ...(target === null ? {} : { target }),
           }) as unknown[][]
       ).map(toJobRaw);
-      if (rows.length > 1) rows.sort(claimOrder);
       claimed.push(...rows);
+    };
+    const look = queueLook({ target, kinds: kinds !== null, queues: !!params.queues });
+    const bind = {
+      ...(target === null ? {} : { target }),
+      ...(kinds ? { kinds } : {}),
+      ...(params.queues ? { queues: JSON.stringify(params.queues) } : {}),
+    };
+    // Prefetch only ever comes from queues without a limit: a buffered job of a limited queue would hold one of its few slots.
+    const most = params.limit + (params.prefetch ?? 0);
+    const unlimited = this.stmt(look.unlimited).pluck().all(bind) as string[];
+    const start = unlimited.length ? this.roundRobin++ % unlimited.length : 0;
+    for (let k = 0; k < unlimited.length && claimed.length < most; k++) claimFrom(unlimited[(start + k) % unlimited.length]!, most - claimed.length);
+    // Queues with a limit: only those with a job waiting for this claim and a slot free, taken in
+    // turn after the last one served, and only as many as slots remain. This transaction holds the
+    // write lock, so each one found gives at least one job: a claim never visits every queue, and
+    // without a target one statement takes the first job of each (rounds for more than one each).
+    let slots = params.limit - claimed.length;
+    for (let round = 0; slots > 0; round++) {
+      const after = this.lastLimited;
+      const names = this.stmt(look.limitedAfter).pluck().all({ ...bind, after, k: slots }) as string[];
+      if (names.length < slots) names.push(...(this.stmt(look.limitedFrom).pluck().all({ ...bind, after, k: slots - names.length }) as string[]));
+      if (names.length === 0) break;
+      const before = claimed.length;
+      if (target === null) {
+        const rows = this.stmt(claimOneEachSql(kinds !== null)).raw(true).all({
+          names: JSON.stringify(names),
+          token,
+          expires: now + params.leaseMs,
+          worker: params.workerId,
+          now,
+          ...(kinds ? { kinds } : {}),
+        }) as unknown[][];
+        claimed.push(...rows.map(toJobRaw));
+      } else {
+        for (const name of names) if (claimed.length - before < slots) claimFrom(name, slots - (claimed.length - before));
+      }
+      this.lastLimited = names[names.length - 1]!;
+      const got = claimed.length - before;
+      slots -= got;
+      if (got === 0 || target !== null) break;
     }
+    if (claimed.length > 1) claimed.sort(claimOrder);
     if (claimed.length > 0) {
       changed = true;
       this.stmt("UPDATE meta SET value = ? WHERE key = 'lease_token'").run(token);
