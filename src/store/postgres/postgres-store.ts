@@ -449,8 +449,7 @@ export class PostgresStore implements Store {
     await this.recordExitCodes(finishes);
     const claim = params.claim;
     const completes = finishes as CompletedFinish[];
-    const r = await this.exec<{ ids: string[] | null; waiting: string[] | null; limited: boolean | null; claimed: unknown[][] | null }>(
-      `WITH f AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(id, token, result)),
+    const sql = `WITH f AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) AS f(id, token, result)),
        ${this.completeCtes("$4")},
        ${this.claimCtes({ queues: "$5", n: "$6", kinds: "$9" })},
        claimed AS (
@@ -461,8 +460,8 @@ export class PostgresStore implements Store {
        SELECT ${this.completeSummary()},
               (SELECT json_agg(json_build_array(${JOB_COLUMNS}, lease_token)) FROM claimed) AS claimed,
               -- A slot of a limited queue freed: the other workers are woken here rather than by a round trip of its own.
-              (SELECT pg_notify($10, '') FROM ${this.t("queues")} WHERE concurrency IS NOT NULL AND name IN (SELECT queue FROM done) LIMIT 1) AS notified`,
-      [
+              (SELECT pg_notify($10, '') FROM ${this.t("queues")} WHERE concurrency IS NOT NULL AND name IN (SELECT queue FROM done) LIMIT 1) AS notified`;
+    const values = [
         completes.map((f) => f.id),
         completes.map((f) => f.token),
         completes.map((f) => (f.result === undefined ? null : encodePayload(f.result, "result"))),
@@ -473,12 +472,15 @@ export class PostgresStore implements Store {
         claim.workerId,
         claim.kinds ?? null,
         this.channel,
-      ],
-      "finish_claim",
-    );
+    ];
+    type Row = { ids: string[] | null; waiting: string[] | null; limited: boolean | null; claimed: unknown[][] | null };
+    const toClaimed = (r: Row | undefined) => (r?.claimed ?? []).map((row) => ({ job: toJobRaw(row), token: Number(row[row.length - 1]) }));
+    // Queues with a limit are claimed in a transaction of their own, after this one commits: a
+    // claim joined to the completions would always refill the slots they free before any other
+    // worker heard of them, and one worker would keep a limited queue to itself.
+    const r = await this.exec<Row>(sql, values, "finish_claim");
     const outcomes = await this.afterComplete(completes, r[0] && { ...r[0], limited: false }, now);
-    const claimed = (r[0]?.claimed ?? []).map((row) => ({ job: toJobRaw(row), token: Number(row[row.length - 1]) }));
-    return { outcomes, ...(await this.claimLimitedAndFinish(claim, claimed, now)) };
+    return { outcomes, ...(await this.claimLimitedAndFinish(claim, toClaimed(r[0]), now)) };
   }
 
   /** A target's lane: every running queue in turn, each claim under the target's lock (and the queue's, when it has a limit). */
@@ -613,17 +615,8 @@ export class PostgresStore implements Store {
     return this.withTokens(res);
   }
 
-  /**
-   * Up to `n` jobs from queues with a limit, in one transaction however many queues there are.
-   * The first statement picks the running queues that hold a job for this claim and have a slot
-   * free, in name order after the last one served and no more than `n` of them (each gives at
-   * least one job), and takes each one's advisory lock without waiting (the same lock as
-   * `claimLimited`; a queue whose lock another claimer holds is left to it). The claim, a
-   * separate statement and so on a snapshot taken after the locks, re-counts each locked queue's
-   * running jobs and takes what its limit leaves. Both are prepared: planning them anew each time
-   * cost more than running them.
-   */
-  private claimLimitedMany(params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
+  /** The pick and the claim of `claimLimitedMany`; their text depends only on the schema. */
+  private limitedClaimSql(): { pick: string; claim: string } {
     // The queues in name order, probed lazily (OFFSET 0 keeps the planner from probing them all before sorting).
     const look = (range: string) => `(SELECT q.name FROM (
           SELECT name, concurrency FROM ${this.t("queues")}
@@ -652,19 +645,41 @@ export class PostgresStore implements Store {
         lease_expires_at = $4, worker_id = $5, started_at = $6, abort_requested = NULL, exit_code = NULL
       FROM cand WHERE j.id = cand.id
       RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token`;
+    return { pick, claim };
+  }
+
+  /**
+   * Up to `n` jobs from queues with a limit, in one transaction however many queues there are.
+   * The first statement picks the running queues that hold a job for this claim and have a slot
+   * free, in name order after the last one served and no more than `n` of them (each gives at
+   * least one job), and takes each one's advisory lock without waiting (the same lock as
+   * `claimLimited`; a queue whose lock another claimer holds is left to it). The claim, a
+   * separate statement and so on a snapshot taken after the locks, re-counts each locked queue's
+   * running jobs and takes what its limit leaves. Both are prepared: planning them anew each time
+   * cost more than running them.
+   */
+  private claimLimitedMany(params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
     return this.withClient(
       async (client) => {
         await client.query("BEGIN");
+        const claimed = await this.claimLimitedIn(client, params, n, now);
+        await client.query("COMMIT");
+        return claimed;
+      },
+      async (client) => void (await client.query("ROLLBACK")),
+    );
+  }
+
+  /** The two statements of `claimLimitedMany`, inside a transaction the caller holds. */
+  private async claimLimitedIn(client: pg.PoolClient, params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
+        const { pick, claim } = this.limitedClaimSql();
         const picked = await client.query<{ name: string }>({
           name: this.named("claim_pick"),
           text: pick,
           values: [this.lastLimited, params.queues ?? null, params.kinds ?? null, n, `runway:claim:${this.schema}:`],
         });
         const names = picked.rows.map((r) => r.name);
-        if (names.length === 0) {
-          await client.query("COMMIT");
-          return [];
-        }
+        if (names.length === 0) return [];
         this.lastLimited = names[names.length - 1]!;
         const res = await client.query({
           name: this.named("claim_limited"),
@@ -672,11 +687,7 @@ export class PostgresStore implements Store {
           values: [names, params.kinds ?? null, n, now + params.leaseMs, params.workerId, now],
           rowMode: "array",
         });
-        await client.query("COMMIT");
         return this.withTokens(res as unknown as pg.QueryResult<any[]>);
-      },
-      async (client) => void (await client.query("ROLLBACK")),
-    );
   }
 
   /**
