@@ -479,7 +479,7 @@ export class PostgresStore implements Store {
        claimed AS (
          UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
            lease_expires_at = $7, worker_id = $8, started_at = $4, abort_requested = NULL, exit_code = NULL
-         FROM cand WHERE j.id = cand.id
+         WHERE j.id = ANY(ARRAY(SELECT id FROM cand))
          RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token)
        SELECT ${this.completeSummary()},
               (SELECT json_agg(json_build_array(${JOB_COLUMNS}, lease_token)) FROM claimed) AS claimed,
@@ -551,7 +551,7 @@ export class PostgresStore implements Store {
     return `done AS (
          UPDATE ${this.t("jobs")} j SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = ${now},
            lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
-         FROM f WHERE j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
+         FROM f WHERE j.id = ANY(ARRAY(SELECT id FROM f)) AND j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
          RETURNING j.id, j.queue)`;
   }
 
@@ -562,7 +562,12 @@ export class PostgresStore implements Store {
        (SELECT bool_or(concurrency IS NOT NULL) FROM ${this.t("queues")} WHERE name IN (SELECT queue FROM done)) AS limited`;
   }
 
-  /** CTEs `qs` and `cand`: the next jobs, in claim order, of the running queues without a limit. */
+  /**
+   * CTEs `qs` and `cand`: the next jobs, in claim order, of the running queues without a limit.
+   * The UPDATE that follows finds the rows as `id = ANY(ARRAY(SELECT id FROM cand))`, never as a
+   * join on cand: once the statistics say the table is big, the planner hashes a join by reading
+   * all of it (20,000 waiting jobs: 16 ms a claim instead of 0.3).
+   */
   private claimCtes(p: { queues: string; n: string; kinds: string }): string {
     return `qs AS (
          SELECT name FROM ${this.t("queues")}
@@ -631,7 +636,7 @@ export class PostgresStore implements Store {
     const res = await this.execRaw(
       `WITH ${this.claimCtes({ queues: "$1", n: "$2", kinds: "$6" })}
        UPDATE ${this.t("jobs")} j SET ${this.claimSet()}
-       FROM cand WHERE j.id = cand.id
+       WHERE j.id = ANY(ARRAY(SELECT id FROM cand))
        RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token`,
       [params.queues ?? null, n, now + params.leaseMs, params.workerId, now, params.kinds ?? null],
       "claim",
@@ -667,7 +672,7 @@ export class PostgresStore implements Store {
           ORDER BY c.priority, c.position, c.id LIMIT $3::int)
       UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
         lease_expires_at = $4, worker_id = $5, started_at = $6, abort_requested = NULL, exit_code = NULL
-      FROM cand WHERE j.id = cand.id
+      WHERE j.id = ANY(ARRAY(SELECT id FROM cand))
       RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token`;
     return { pick, claim };
   }
@@ -748,7 +753,7 @@ export class PostgresStore implements Store {
             FOR UPDATE SKIP LOCKED)
           UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
             lease_expires_at = ${num(now + params.leaseMs)}, worker_id = ${lit(params.workerId)}, started_at = ${num(now)}, abort_requested = NULL, exit_code = NULL
-          FROM cand WHERE j.id = cand.id
+          WHERE j.id = ANY(ARRAY(SELECT id FROM cand))
           RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token;
           COMMIT;`;
         const results = (await client.query({ text: sql, rowMode: "array" })) as unknown as pg.QueryResult<any[]>[];
