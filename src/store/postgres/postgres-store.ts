@@ -551,7 +551,7 @@ export class PostgresStore implements Store {
     return `done AS (
          UPDATE ${this.t("jobs")} j SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = ${now},
            lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
-         FROM f WHERE j.id = ANY(ARRAY(SELECT id FROM f)) AND j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
+         FROM f WHERE j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
          RETURNING j.id, j.queue)`;
   }
 
