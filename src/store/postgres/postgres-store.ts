@@ -91,6 +91,17 @@ type CompletedFinish = Extract<Finish, { outcome: "completed" }>;
  * is claimed from by one transaction at a time (its row is locked, and skipped by the others),
  * so the limit holds across every machine, while a queue without a limit pays for no lock.
  */
+/**
+ * "This leased row is still running", for statements that find rows by id. Written as plain
+ * `status = 'running'`, it lets the planner answer the lookup from the partial index of running
+ * jobs, which the statistics, taken while those jobs were still waiting, call empty: it then
+ * reads every running job for each id (a thousand completions took six seconds instead of ten
+ * milliseconds). The concatenation keeps the meaning and leaves the primary key as the only way in.
+ */
+function stillRunning(alias?: string): string {
+  return `${alias ? `${alias}.` : ""}status || '' = 'running'`;
+}
+
 export class PostgresStore implements Store {
   readonly dialect = "postgres" as const;
   readonly location: string;
@@ -290,7 +301,7 @@ export class PostgresStore implements Store {
     if (withCodes.length === 0) return;
     await this.exec(
       `UPDATE ${this.t("jobs")} j SET exit_code = v.code FROM unnest($1::text[], $2::bigint[], $3::int[]) AS v(id, token, code)
-       WHERE j.id = v.id AND j.lease_token = v.token AND j.status = 'running'`,
+       WHERE j.id = v.id AND j.lease_token = v.token AND ${stillRunning("j")}`,
       [withCodes.map((f) => f.id), withCodes.map((f) => f.token), withCodes.map((f) => f.exitCode ?? null)],
     );
   }
@@ -551,7 +562,7 @@ export class PostgresStore implements Store {
     return `done AS (
          UPDATE ${this.t("jobs")} j SET status = 'completed', result = f.result, error = NULL, reason = NULL, finished_at = ${now},
            lease_token = NULL, lease_expires_at = NULL, abort_requested = NULL
-         FROM f WHERE j.id = f.id AND j.lease_token = f.token AND j.status = 'running'
+         FROM f WHERE j.id = f.id AND j.lease_token = f.token AND ${stillRunning("j")}
          RETURNING j.id, j.queue)`;
   }
 
@@ -780,7 +791,7 @@ export class PostgresStore implements Store {
       const rows = await this.exec<{ id: string; abort_requested: LeaseStatus["abort"] }>(
         `UPDATE ${this.t("jobs")} j SET lease_expires_at = $3
          FROM unnest($1::text[], $2::bigint[]) AS l(id, token)
-         WHERE j.id = l.id AND j.lease_token = l.token AND j.status = 'running'
+         WHERE j.id = l.id AND j.lease_token = l.token AND ${stillRunning("j")}
          RETURNING j.id, j.abort_requested`,
         [params.leases.map((l) => l.id), params.leases.map((l) => l.token), now + params.leaseMs],
       );
@@ -810,7 +821,7 @@ export class PostgresStore implements Store {
   async jobProgress(params: { id: string; token: number; progress: unknown }): Promise<boolean> {
     const json = encodePayload(params.progress, "progress");
     const rows = await this.exec(
-      `UPDATE ${this.t("jobs")} SET progress = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running' RETURNING 1`,
+      `UPDATE ${this.t("jobs")} SET progress = $1 WHERE id = $2 AND lease_token = $3 AND ${stillRunning()} RETURNING 1`,
       [json, params.id, params.token],
     );
     return rows.length > 0;
@@ -818,7 +829,7 @@ export class PostgresStore implements Store {
 
   async jobRemoteSet(params: { id: string; token: number; remote: RemoteRun | null }): Promise<boolean> {
     const rows = await this.exec(
-      `UPDATE ${this.t("jobs")} SET remote = $1 WHERE id = $2 AND lease_token = $3 AND status = 'running' RETURNING 1`,
+      `UPDATE ${this.t("jobs")} SET remote = $1 WHERE id = $2 AND lease_token = $3 AND ${stillRunning()} RETURNING 1`,
       [params.remote === null ? null : JSON.stringify(params.remote), params.id, params.token],
     );
     return rows.length > 0;
@@ -906,7 +917,7 @@ export class PostgresStore implements Store {
 
   private async finishOne(c: Q, f: Finish, now: number, rules: EscalationRule[]): Promise<FinishOutcome> {
     const r = (
-      await this.q<JobRow>(c, `SELECT * FROM ${this.t("jobs")} WHERE id = $1 AND lease_token = $2 AND status = 'running' FOR UPDATE`, [f.id, f.token])
+      await this.q<JobRow>(c, `SELECT * FROM ${this.t("jobs")} WHERE id = $1 AND lease_token = $2 AND ${stillRunning()} FOR UPDATE`, [f.id, f.token])
     )[0];
     if (!r) return { id: f.id, ok: false, status: null, retryAt: null, escalatedTo: null, job: null };
     if (f.outcome === "completed") return this.completeRow(c, r, f.result, now);
@@ -1132,7 +1143,7 @@ export class PostgresStore implements Store {
         const r = (
           await this.q<JobRow>(
             c,
-            `SELECT * FROM ${this.t("jobs")} WHERE id = $1 AND lease_token = $2 AND status = 'running' AND lease_expires_at < $3
+            `SELECT * FROM ${this.t("jobs")} WHERE id = $1 AND lease_token = $2 AND ${stillRunning()} AND lease_expires_at < $3
              FOR UPDATE SKIP LOCKED`,
             [e.id, e.lease_token, now],
           )
