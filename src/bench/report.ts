@@ -10,8 +10,8 @@ export interface FigureBase {
 }
 
 export interface FigureDef extends FigureBase {
-  /** What the project asks of runway for this figure. */
-  target: number;
+  /** What the project asks of runway for this figure; none for a figure shown for comparison only. */
+  target?: number;
 }
 
 export interface Figure extends FigureDef {
@@ -129,7 +129,7 @@ export function fsyncRecord(env: Environment): { p50: number; p99: number; sampl
 
 export function meetsTarget(f: Figure): boolean | null {
   const rw = f.values.runway;
-  if (!rw) return null;
+  if (!rw || f.target === undefined) return null;
   return f.better === "higher" ? rw.median >= f.target : rw.median <= f.target;
 }
 
@@ -147,6 +147,7 @@ export function cell(s: Summary | null | undefined, unit: FigureBase["unit"]): s
 }
 
 function targetCell(f: Figure): string {
+  if (f.target === undefined) return "-";
   return `${f.better === "higher" ? "≥" : "≤"} ${f.unit === "ms" ? String(f.target) : num(f.target, f.unit)}`;
 }
 
@@ -156,8 +157,8 @@ function statusCell(f: Figure): string {
   if (met) return "met";
   const m = f.values.runway!.median;
   return f.better === "higher"
-    ? `SHORT (${Math.round((m / f.target) * 100)}% of target)`
-    : `SHORT (${(m / f.target).toFixed(2)}× target)`;
+    ? `SHORT (${Math.round((m / f.target!) * 100)}% of target)`
+    : `SHORT (${(m / f.target!).toFixed(2)}× target)`;
 }
 
 /** Rows of cells as aligned text lines: the first two columns to the left, the rest to the right. */
@@ -266,7 +267,7 @@ export function jsonRecords(env: Environment, figures: Figure[], sides: readonly
       label: f.label,
       unit: f.unit,
       better: f.better,
-      target: { op: f.better === "higher" ? ">=" : "<=", value: f.target, of: "runway" },
+      target: f.target === undefined ? null : { op: f.better === "higher" ? ">=" : "<=", value: f.target, of: "runway" },
       meetsTarget: meetsTarget(f),
       values: valueRecords(f, sides),
       ratios: classRatios(f, sides),
