@@ -14,6 +14,8 @@ import { RUNWAY_PREFETCH, RunwaySide, pgTarget, sqliteTarget } from "./runway-si
 import { SHELL_SIDES, SHELL_WORKLOAD_ID, type ShellSideName, type ShellTable, runShellTable } from "./shell-bench.js";
 import { renderShellTable, shellJsonRecords } from "./shell-report.js";
 import { SCALE_WORKLOAD_ID, type ScaleResult, type ScaleSizes, renderScale, runScale } from "./scale-bench.js";
+import { STEADY_FULL, STEADY_QUICK, STEADY_SIDES, STEADY_WORKLOAD_ID, type SteadySizes, type SteadyTable, renderSteady, runSteady, steadyJsonRecords } from "./steady-bench.js";
+import { CHURN_FULL, CHURN_QUICK, CHURN_WORKLOAD_ID, type ChurnResult, type ChurnSizes, churnJsonRecords, renderChurn, runChurn } from "./churn-bench.js";
 import { SERVER_WORKLOAD_ID, type ServerSizes, type ServerTable, renderServerTable, runServerTable } from "./server-bench.js";
 import { REMOTE_WORKLOAD_ID, type RemoteSizes, type RemoteTable, renderRemoteTable, runRemoteTable } from "./remote-bench.js";
 import { PG_SIDES, type PgSideName, SQLITE_SIDES, type Side, type SqliteSideName } from "./side.js";
@@ -37,7 +39,14 @@ const USAGE = `usage: npm run bench -- [options]
                        installed with apt-get when missing), server (the HTTP API with
                        100,000 jobs in the store: SQLite, and PostgreSQL when its sides run),
                        scale (runway alone: drain and claim latency with 1,000 to 1,000,000
-                       waiting, 1,000 queues of 10 jobs, memory per in-flight job)
+                       waiting, 1,000 queues of 10 jobs, memory per in-flight job, runway ls and
+                       the dashboard's first page with 1,000,000 jobs in the store),
+                       steady (open loop: a producer at 25/50/75% of each side's max drain rate,
+                       60 s each, --quick 10 s: latency p50/p99/p99.9/max and backlog; runway,
+                       bullmq, runway-pg, graphile), churn (runway-pg adding and draining for
+                       10 minutes, --quick 60 s, completed jobs pruned after 30 s: rate, table
+                       size and dead tuples every 10 s)
+  --churn-seconds <n>  how long the churn workload runs (default 600, --quick 60)
   --side <names>       comma-separated sides (default all): runway (synchronous=NORMAL, crash-safe),
                        runway-full (synchronous=FULL, power-loss-safe), bullmq (SQLite table);
                        runway-pg (synchronous_commit as the server has it, on), runway-pg-async
@@ -70,6 +79,8 @@ interface Sizes {
   remote: RemoteSizes;
   server: ServerSizes;
   scale: ScaleSizes;
+  steady: SteadySizes;
+  churn: ChurnSizes;
   runs: number;
   single: number;
   singleWarmup: number;
@@ -89,7 +100,9 @@ const BATCH = 1000;
 const FULL: Sizes = {
   remote: { jobs: 20, warmup: 2, pollSamples: 30 },
   server: { jobs: 100_000, requests: 200 },
-  scale: { depths: [1_000, 100_000, 1_000_000], measured: 20_000, claims: 200, queues: 1_000, perQueue: 10, inFlight: 1_000 },
+  scale: { depths: [1_000, 100_000, 1_000_000], measured: 20_000, claims: 200, queues: 1_000, perQueue: 10, inFlight: 1_000, listingJobs: 1_000_000 },
+  steady: STEADY_FULL,
+  churn: CHURN_FULL,
   pg: {
     single: 5_000,
     singleWarmup: 500,
@@ -117,7 +130,9 @@ const FULL: Sizes = {
 const QUICK: Sizes = {
   remote: { jobs: 20, warmup: 2, pollSamples: 10 },
   server: { jobs: 100_000, requests: 50 },
-  scale: { depths: [1_000, 100_000], measured: 5_000, claims: 50, queues: 1_000, perQueue: 10, inFlight: 1_000 },
+  scale: { depths: [1_000, 100_000], measured: 5_000, claims: 50, queues: 1_000, perQueue: 10, inFlight: 1_000, listingJobs: 1_000_000 },
+  steady: STEADY_QUICK,
+  churn: CHURN_QUICK,
   pg: {
     single: 1_000,
     singleWarmup: 100,
@@ -216,6 +231,7 @@ async function main(): Promise<void> {
       out: { type: "string" },
       "redis-aof": { type: "string" },
       "charts-from": { type: "string" },
+      "churn-seconds": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -232,6 +248,7 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const sizes = { ...(values.quick ? QUICK : FULL) };
   if (values.runs !== undefined) sizes.runs = positiveInt(values.runs, "--runs");
+  if (values["churn-seconds"] !== undefined) sizes.churn = { seconds: positiveInt(values["churn-seconds"], "--churn-seconds") };
   const durability = values.durability;
   if (durability !== "normal" && durability !== "full") fail(`--durability is normal or full, got ${JSON.stringify(durability)}`);
   const redisAof = values["redis-aof"];
@@ -239,14 +256,14 @@ async function main(): Promise<void> {
   const all = workloads(sizes);
   const only = values.only?.split(",").map((x) => x.trim()).filter(Boolean);
   for (const id of only ?? []) {
-    if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id) && id !== SHELL_WORKLOAD_ID && id !== REMOTE_WORKLOAD_ID && id !== SERVER_WORKLOAD_ID && id !== SCALE_WORKLOAD_ID) fail(`unknown workload ${JSON.stringify(id)}`);
+    if (!all.some((w) => w.id === id) && !PG_WORKLOAD_IDS.includes(id) && id !== SHELL_WORKLOAD_ID && id !== REMOTE_WORKLOAD_ID && id !== SERVER_WORKLOAD_ID && id !== SCALE_WORKLOAD_ID && id !== STEADY_WORKLOAD_ID && id !== CHURN_WORKLOAD_ID) fail(`unknown workload ${JSON.stringify(id)}`);
   }
   const plan = only ? all.filter((w) => only.includes(w.id)) : all;
   const sideNames = sideNamesOf(values.side);
   // A table none of whose workloads is selected needs none of its servers: --only shell runs without Redis or PostgreSQL.
   const sqliteNames = plan.length === 0 ? [] : sideNames.filter((n): n is SqliteSideName => (SQLITE_SIDES as readonly string[]).includes(n));
   const pgTableWanted = !only || only.some((id) => PG_WORKLOAD_IDS.includes(id));
-  const pgWanted = pgTableWanted || !!only?.includes(SERVER_WORKLOAD_ID) || !!only?.includes(SCALE_WORKLOAD_ID);
+  const pgWanted = pgTableWanted || [SERVER_WORKLOAD_ID, SCALE_WORKLOAD_ID, STEADY_WORKLOAD_ID, CHURN_WORKLOAD_ID].some((id) => !!only?.includes(id));
   const pgNames = !pgWanted ? [] : sideNames.filter((n): n is PgSideName => (PG_SIDES as readonly string[]).includes(n));
   const shellWanted = !only || only.includes(SHELL_WORKLOAD_ID);
   const shellNames = !shellWanted ? [] : sideNames.filter((n): n is ShellSideName => (SHELL_SIDES as readonly string[]).includes(n));
@@ -300,7 +317,7 @@ async function main(): Promise<void> {
     const remoteWanted = (!only || only.includes(REMOTE_WORKLOAD_ID)) && (!values.side || sideNames.includes("runway-remote"));
     const remote: RemoteTable | null = remoteWanted ? await runRemoteTable({ sizes: sizes.remote, runs: sizes.runs, log }) : null;
     const scale: ScaleResult[] = [];
-    if (only?.includes(SCALE_WORKLOAD_ID)) {
+    if (!only || only.includes(SCALE_WORKLOAD_ID)) {
       let seq = 0;
       if (!values.side || sideNames.includes("runway")) {
         scale.push(await runScale({ target: sqliteTarget(dir, durability), label: "SQLite", sizes: sizes.scale, db: async () => join(dir, `mem-${++seq}.db`), log }));
@@ -330,6 +347,12 @@ async function main(): Promise<void> {
         await admin.dropSchema("runway_server_bench");
       }
     }
+    // Open-loop steady state and the long churn come last: they run for minutes by the clock, not by job counts.
+    const steadyNames = STEADY_SIDES.filter((n) => !values.side || sideNames.includes(n));
+    const steady: SteadyTable | null =
+      (!only || only.includes(STEADY_WORKLOAD_ID)) && steadyNames.length > 0 ? await runSteady({ names: steadyNames, dir, durability: "normal", admin, sizes: sizes.steady, log }) : null;
+    const churn: ChurnResult | null =
+      (!only || only.includes(CHURN_WORKLOAD_ID)) && admin && (!values.side || sideNames.includes("runway-pg")) ? await runChurn({ admin, sizes: sizes.churn, log }) : null;
 
     const config: RunConfig = { mode: values.quick ? "quick" : "full", runs: sizes.runs };
     const sqliteNotes = [
@@ -353,6 +376,8 @@ async function main(): Promise<void> {
       ...(remote ? [{ type: "table", table: "remote", durability: storeClass("SQLite"), fsyncMs, ...remote }] : []),
       ...serverTables.map((t) => ({ type: "table", table: "server", durability: storeClass(t.store), fsyncMs, ...t })),
       ...scale.map((r) => ({ type: "table", table: "scale", durability: storeClass(r.store, durability === "full" ? "runway-full" : "runway"), fsyncMs, ...r })),
+      ...(steady ? steadyJsonRecords(steady).map((r) => ({ ...r, fsyncMs })) : []),
+      ...(churn ? churnJsonRecords(churn).map((r) => ({ ...r, fsyncMs })) : []),
     ];
     if (values.json) {
       process.stdout.write(`${records.map((r) => JSON.stringify(r)).join("\n")}\n`);
@@ -366,6 +391,8 @@ async function main(): Promise<void> {
       if (remote) lines.push("", ...withFsync(renderRemoteTable(remote)));
       if (serverTables.length > 0) lines.push("", ...withFsync(renderServerTable(serverTables)));
       if (scale.length > 0) lines.push("", ...withFsync(renderScale(scale)));
+      if (steady) lines.push("", ...withFsync(renderSteady(steady)));
+      if (churn) lines.push("", ...withFsync(renderChurn(churn)));
       process.stdout.write(`${lines.join("\n")}\n`);
     }
     const partial = only !== undefined || values.side !== undefined;
