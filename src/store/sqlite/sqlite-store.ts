@@ -831,8 +831,9 @@ export class SqliteStore implements Store {
           throw new ValidationError("status", `unknown status ${JSON.stringify(s)}; use one of ${JOB_STATUSES.join(", ")}`);
         }
       }
-      where.push("status IN (SELECT value FROM json_each(@statuses))");
-      args.statuses = JSON.stringify(params.status);
+      // Written out (the names are checked above), so the planner can answer from a phase's partial
+      // index: the running jobs among a million are found without reading the million.
+      where.push(`status IN (${params.status.map((x) => `'${x}'`).join(", ")})`);
     }
     if (params.target !== undefined) {
       where.push("target = @target");
