@@ -29,6 +29,22 @@ function graphile(): GraphileWorker {
   return loadPeer<GraphileWorker>("graphile-worker");
 }
 
+/**
+ * A pool for graphile-worker, opened and filled before the clock starts, as a runway store is open
+ * before its worker starts: connecting is start-up, not draining.
+ */
+export async function openGraphilePool(url: string, size: number): Promise<PgPool> {
+  const pool = new (loadPg().Pool)({ connectionString: url, max: size });
+  // A pool handed to graphile-worker must come with error handlers (it warns otherwise):
+  // without them a dropped connection ends the process instead of failing the workload.
+  const report = (err: Error) => process.stderr.write(`graphile-worker pool: ${err.message}\n`);
+  pool.on("error", report);
+  pool.on("connect", (client) => client.on("error", report));
+  const clients = await Promise.all(Array.from({ length: size }, () => pool.connect()));
+  for (const c of clients) c.release();
+  return pool;
+}
+
 export const GRAPHILE_SCHEMA = "graphile_worker";
 // The performance page's maxPoolSize beside concurrency 24; the same for the defaults rows, so
 // that they differ from the tuned ones only in batching.
@@ -44,7 +60,6 @@ export type GraphileConfig = "tuned" | "default";
 export class GraphileSide implements Side {
   readonly name: "graphile" | "graphile-default";
   private readonly lib = graphile();
-  private readonly pg = loadPg();
   private readonly logger: object;
 
   constructor(
@@ -76,22 +91,6 @@ export class GraphileSide implements Side {
     }
   }
 
-  /**
-   * The worker's pool is opened and filled before the clock starts, as a runway store is open
-   * before its worker starts: connecting is start-up, not draining.
-   */
-  private async warmPool(size: number): Promise<PgPool> {
-    const pool = new this.pg.Pool({ connectionString: this.admin.url, max: size });
-    // A pool handed to graphile-worker must come with error handlers (it warns otherwise):
-    // without them a dropped connection ends the process instead of failing the workload.
-    const report = (err: Error) => process.stderr.write(`graphile-worker pool: ${err.message}\n`);
-    pool.on("error", report);
-    pool.on("connect", (client) => client.on("error", report));
-    const clients = await Promise.all(Array.from({ length: size }, () => pool.connect()));
-    for (const c of clients) c.release();
-    return pool;
-  }
-
   private async start(pool: PgPool, events: EventEmitter, concurrency: number, task: () => Promise<void>): Promise<Runner> {
     return this.lib.run({
       pgPool: pool,
@@ -119,7 +118,7 @@ export class GraphileSide implements Side {
   drain(n: number, concurrency: number): Promise<number> {
     return this.fresh(async (utils) => {
       await prefill(n, (ix) => ix.map((i) => ({ identifier: KIND, payload: { i } })), (batch) => utils.addJobs(batch));
-      const pool = await this.warmPool(POOL);
+      const pool = await openGraphilePool(this.admin.url, POOL);
       const events = new EventEmitter();
       let done = 0;
       let failed = 0;
@@ -153,7 +152,7 @@ export class GraphileSide implements Side {
 
   latency(samples: number, warmup: number): Promise<number[]> {
     return this.fresh(async (utils) => {
-      const pool = await this.warmPool(POOL);
+      const pool = await openGraphilePool(this.admin.url, POOL);
       const events = new EventEmitter();
       let onStart: ((at: number) => void) | null = null;
       let onCompleted: (() => void) | null = null;

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { type Runway, type Worker as RunwayWorker, open } from "../index.js";
 import { type PgAdmin, type PgPool, loadPg, withSchema } from "./pg-admin.js";
+import { openGraphilePool } from "./graphile-side.js";
 import { ensurePeers, loadPeer } from "./peers.js";
 
 export const STEADY_WORKLOAD_ID = "steady";
@@ -328,7 +329,6 @@ const GRAPHILE_POOL = 25;
 class GraphileSystem implements System {
   readonly side = "graphile" as const;
   private readonly lib: GraphileLib;
-  private readonly pg = loadPg();
   private readonly logger: object;
   private utils: GraphileUtils | null = null;
   private pool: PgPool | null = null;
@@ -357,13 +357,7 @@ class GraphileSystem implements System {
     await this.admin.dropSchema(this.schema);
     this.utils = await this.lib.makeWorkerUtils({ connectionString: this.admin.url, schema: this.schema, logger: this.logger });
     await this.utils.migrate();
-    const pool = new this.pg.Pool({ connectionString: this.admin.url, max: GRAPHILE_POOL });
-    const report = (err: Error) => process.stderr.write(`graphile-worker pool: ${err.message}\n`);
-    pool.on("error", report);
-    pool.on("connect", (client) => client.on("error", report));
-    const clients = await Promise.all(Array.from({ length: GRAPHILE_POOL }, () => pool.connect()));
-    for (const c of clients) c.release();
-    this.pool = pool;
+    this.pool = await openGraphilePool(this.admin.url, GRAPHILE_POOL);
   }
 
   settle(): Promise<void> {

@@ -121,7 +121,7 @@ export class PostgresStore implements Store {
   private lastLimited = "";
   private closed = false;
   /** Running queues by kind of claim, refreshed every second (each claim re-checks its queue itself). */
-  private limitedCache: { at: number; names: string[]; unlimited: string[] } | null = null;
+  private limitedCache: { at: number; names: string[] } | null = null;
   /** The earliest run_at of a scheduled job this process knows of; promotion runs when it passes. */
   private nextDueAt = 0;
   private lastVacuum = 0;
@@ -627,7 +627,7 @@ export class PostgresStore implements Store {
     const rows = await this.exec<{ name: string; limited: boolean }>(
       `SELECT name, concurrency IS NOT NULL AS limited FROM ${this.t("queues")} WHERE state = 'running' ORDER BY name`,
     );
-    this.limitedCache = { at: now, names: rows.filter((r) => r.limited).map((r) => r.name), unlimited: rows.filter((r) => !r.limited).map((r) => r.name) };
+    this.limitedCache = { at: now, names: rows.filter((r) => r.limited).map((r) => r.name) };
     return this.limitedCache.names;
   }
 
@@ -712,22 +712,22 @@ export class PostgresStore implements Store {
 
   /** The two statements of `claimLimitedMany`, inside a transaction the caller holds. */
   private async claimLimitedIn(client: pg.PoolClient, params: ClaimParams, n: number, now: number): Promise<ClaimedJob[]> {
-        const { pick, claim } = this.limitedClaimSql();
-        const picked = await client.query<{ name: string }>({
-          name: this.named("claim_pick"),
-          text: pick,
-          values: [this.lastLimited, params.queues ?? null, params.kinds ?? null, n, `runway:claim:${this.schema}:`],
-        });
-        const names = picked.rows.map((r) => r.name);
-        if (names.length === 0) return [];
-        this.lastLimited = names[names.length - 1]!;
-        const res = await client.query({
-          name: this.named("claim_limited"),
-          text: claim,
-          values: [names, params.kinds ?? null, n, now + params.leaseMs, params.workerId, now],
-          rowMode: "array",
-        });
-        return this.withTokens(res as unknown as pg.QueryResult<any[]>);
+    const { pick, claim } = this.limitedClaimSql();
+    const picked = await client.query<{ name: string }>({
+      name: this.named("claim_pick"),
+      text: pick,
+      values: [this.lastLimited, params.queues ?? null, params.kinds ?? null, n, `runway:claim:${this.schema}:`],
+    });
+    const names = picked.rows.map((r) => r.name);
+    if (names.length === 0) return [];
+    this.lastLimited = names[names.length - 1]!;
+    const res = await client.query({
+      name: this.named("claim_limited"),
+      text: claim,
+      values: [names, params.kinds ?? null, n, now + params.leaseMs, params.workerId, now],
+      rowMode: "array",
+    });
+    return this.withTokens(res as unknown as pg.QueryResult<any[]>);
   }
 
   /**

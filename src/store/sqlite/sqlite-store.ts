@@ -94,7 +94,11 @@ const INSERT_KEYED_SQL = `${INSERT_SQL}
 type CompletedFinish = Extract<Finish, { outcome: "completed" }>;
 
 /** The first waiting job of each named queue (a JSON array), claimed in one statement. */
+const claimOneEach = [false, true].map((kinds) => claimOneEachText(kinds));
 function claimOneEachSql(kinds: boolean): string {
+  return claimOneEach[kinds ? 1 : 0]!;
+}
+function claimOneEachText(kinds: boolean): string {
   return `UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = @token,
       lease_expires_at = @expires, worker_id = @worker, started_at = @now, abort_requested = NULL, exit_code = NULL
     WHERE id IN (
