@@ -20,6 +20,7 @@ export function jobFromNew(
     dependsOn: fields.dependsOn,
     maxAttempts: n.maxAttempts,
     attempts: 0,
+    attempt: 0,
     backoff: n.backoff,
     timeoutMs: n.timeoutMs,
     key: n.key,

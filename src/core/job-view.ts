@@ -35,6 +35,7 @@ export function jobJson(job: Job, opts: { env?: boolean } = {}) {
     priority: job.priority,
     position: job.position,
     attempts: job.attempts,
+    attempt: job.attempt,
     maxAttempts: job.maxAttempts,
     exitCode: job.exitCode,
     error: job.error,

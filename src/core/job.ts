@@ -54,7 +54,10 @@ export interface Job<TPayload = unknown, TResult = unknown> {
   labels: Record<string, string>;
   dependsOn: string[];
   maxAttempts: number;
+  /** Attempts spent against `maxAttempts`; a requeue gives a fresh budget and a released attempt is not counted. */
   attempts: number;
+  /** The number of the latest attempt (1 for the first, 0 before any); never reused, so every attempt has a number of its own. */
+  attempt: number;
   backoff: Backoff;
   timeoutMs: number | null;
   key: string | null;

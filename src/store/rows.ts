@@ -1,3 +1,4 @@
+import type { StoredJob } from "../core/lifecycle/plan.js";
 import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState } from "../core/job.js";
 import type { CronSchedule } from "../core/cron.js";
 import { priorityFromRank } from "../core/priority.js";
@@ -16,6 +17,7 @@ export interface JobRow {
   depends_on: string;
   max_attempts: number;
   attempts: number;
+  attempt: number;
   backoff: string;
   timeout_ms: number | null;
   unique_key: string | null;
@@ -62,6 +64,7 @@ export function toJob(r: JobRow): Job {
     dependsOn: JSON.parse(r.depends_on),
     maxAttempts: r.max_attempts,
     attempts: r.attempts,
+    attempt: r.attempt,
     backoff: JSON.parse(r.backoff),
     timeoutMs: r.timeout_ms,
     key: r.unique_key,
@@ -81,6 +84,11 @@ export function toJob(r: JobRow): Job {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
   };
+}
+
+/** The job with what only the lifecycle reads: a pending abort, the root of its skip. */
+export function toStoredJob(r: JobRow): StoredJob {
+  return { ...toJob(r), abortRequested: r.abort_requested, skippedBy: r.skipped_by };
 }
 
 export interface TargetRow {
@@ -190,7 +198,7 @@ export function toCron(r: CronRow): CronSchedule {
 
 /** Column order of JOB_COLUMNS, for rows read as arrays on the claim path (no object per row). */
 export const JOB_COLUMNS =
-  "id, queue, kind, payload, status, priority, position, name, labels, depends_on, max_attempts, attempts, backoff, timeout_ms, unique_key, run_at, result, error, reason, progress, escalated_from, escalated_to, worker_id, lease_expires_at, created_at, started_at, finished_at, exit_code, target, remote";
+  "id, queue, kind, payload, status, priority, position, name, labels, depends_on, max_attempts, attempts, backoff, timeout_ms, unique_key, run_at, result, error, reason, progress, escalated_from, escalated_to, worker_id, lease_expires_at, created_at, started_at, finished_at, exit_code, target, remote, attempt";
 
 export function toJobRaw(a: unknown[]): Job {
   return {
@@ -224,5 +232,6 @@ export function toJobRaw(a: unknown[]): Job {
     exitCode: (a[27] as number | null) ?? null,
     target: (a[28] as string | null) ?? null,
     remote: a[29] ? JSON.parse(a[29] as string) : null,
+    attempt: a[30] as number,
   };
 }

@@ -50,6 +50,7 @@ function jobOf(payload: ShellPayload): Job<ShellPayload> {
     dependsOn: [],
     maxAttempts: 1,
     attempts: 1,
+    attempt: 1,
     backoff: { strategy: "exponential", baseMs: 1000, capMs: 60_000, jitter: 0 },
     timeoutMs: null,
     key: null,

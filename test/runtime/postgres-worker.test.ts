@@ -5,7 +5,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Job, type Runway, open } from "../../src/index.js";
-import { loadMigrations } from "../../src/store/postgres/connection.js";
+import { loadSchemaMigrations } from "../../src/store/postgres/connection.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { PG_URL, dropSchema, freshSchema, requirePostgres } from "../helpers/pg.js";
 import { until } from "../helpers/processes.js";
@@ -105,7 +105,7 @@ describe("migrations", () => {
       const results = await Promise.allSettled(stores.map((s) => s.queueList()));
       expect(results.filter((r) => r.status === "rejected")).toEqual([]);
       const rows = await sql<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
-      expect(rows.map((r) => r.version)).toEqual(loadMigrations('"x"').map((m) => m.version));
+      expect(rows.map((r) => r.version)).toEqual(loadSchemaMigrations('"x"').map((m) => m.version));
       expect(rows.length).toBeGreaterThanOrEqual(2);
     } finally {
       await Promise.all(stores.map((s) => s.close()));

@@ -1,8 +1,8 @@
-import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import type pg from "pg";
 import { StoreUnavailableError, ValidationError } from "../../core/errors.js";
+import { MIGRATIONS_TABLE, type Migration, loadMigrations, pendingMigrations } from "../migrations.js";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
 
@@ -88,15 +88,8 @@ export function isTransient(err: unknown): boolean {
   );
 }
 
-export function loadMigrations(schemaSql: string): { version: number; name: string; sql: string }[] {
-  return readdirSync(MIGRATIONS_DIR)
-    .filter((f) => /^\d{3}_.*\.sql$/.test(f))
-    .sort()
-    .map((f) => ({
-      version: Number(f.slice(0, 3)),
-      name: f.replace(/\.sql$/, ""),
-      sql: readFileSync(MIGRATIONS_DIR + f, "utf8").replaceAll(":SCHEMA", schemaSql),
-    }));
+export function loadSchemaMigrations(schemaSql: string): Migration[] {
+  return loadMigrations(MIGRATIONS_DIR, (sql) => sql.replaceAll(":SCHEMA", schemaSql));
 }
 
 /**
@@ -113,27 +106,12 @@ export async function migrate(pool: pg.Pool, schema: string): Promise<void> {
     const exists = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
     if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${s}`);
     await client.query(
-      `CREATE TABLE IF NOT EXISTS ${s}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
+      `CREATE TABLE IF NOT EXISTS ${s}.${MIGRATIONS_TABLE} (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`,
     );
-    const applied = new Set(
-      (await client.query<{ version: number }>(`SELECT version FROM ${s}.schema_migrations`)).rows.map((r) => r.version),
-    );
-    const migrations = loadMigrations(s);
-    const newest = Math.max(0, ...applied);
-    const known = Math.max(0, ...migrations.map((m) => m.version));
-    if (newest > known) {
-      throw new StoreUnavailableError(
-        `the schema "${schema}" was migrated by a newer runway (schema ${newest}, this one knows up to ${known}); upgrade runway`,
-      );
-    }
-    for (const m of migrations) {
-      if (applied.has(m.version)) continue;
+    const applied = (await client.query<{ version: number }>(`SELECT version FROM ${s}.${MIGRATIONS_TABLE}`)).rows.map((r) => r.version);
+    for (const m of pendingMigrations(loadSchemaMigrations(s), applied, `the schema "${schema}"`)) {
       await client.query(m.sql);
-      await client.query(`INSERT INTO ${s}.schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [
-        m.version,
-        m.name,
-        Date.now(),
-      ]);
+      await client.query(`INSERT INTO ${s}.${MIGRATIONS_TABLE} (version, name, applied_at) VALUES ($1, $2, $3)`, [m.version, m.name, Date.now()]);
     }
     await client.query("COMMIT");
   } catch (err) {

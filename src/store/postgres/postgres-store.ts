@@ -488,7 +488,7 @@ export class PostgresStore implements Store {
        ${this.completeCtes("$4")},
        ${this.claimCtes({ queues: "$5", n: "$6", kinds: "$9" })},
        claimed AS (
-         UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
+         UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, attempt = attempt + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
            lease_expires_at = $7, worker_id = $8, started_at = $4, abort_requested = NULL, exit_code = NULL
          WHERE j.id = ANY(ARRAY(SELECT id FROM cand))
          RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token)
@@ -639,7 +639,7 @@ export class PostgresStore implements Store {
   }
 
   private claimSet(): string {
-    return `status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
+    return `status = 'running', attempts = attempts + 1, attempt = attempt + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
       lease_expires_at = $3, worker_id = $4, started_at = $5, abort_requested = NULL, exit_code = NULL`;
   }
 
@@ -681,7 +681,7 @@ export class PostgresStore implements Store {
             LIMIT greatest(0, q.concurrency - (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = q.name AND status = 'running'))
             FOR UPDATE SKIP LOCKED) c
           ORDER BY c.priority, c.position, c.id LIMIT $3::int)
-      UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
+      UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, attempt = attempt + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
         lease_expires_at = $4, worker_id = $5, started_at = $6, abort_requested = NULL, exit_code = NULL
       WHERE j.id = ANY(ARRAY(SELECT id FROM cand))
       RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token`;
@@ -755,14 +755,14 @@ export class PostgresStore implements Store {
             SELECT id FROM ${this.t("jobs")}
             WHERE queue = ${q} AND status = 'queued' AND (${kinds} IS NULL OR kind = ANY(${kinds}))
               AND ${t === null ? "target IS NULL" : `target = ${t}`}
-            ORDER BY ${t === null ? "" : "coalesce((remote::json->>'attempt')::int = attempts + 1, false) DESC, "}priority, position, id
+            ORDER BY ${t === null ? "" : "coalesce((remote::json->>'attempt')::int = attempt + 1, false) DESC, "}priority, position, id
             LIMIT CASE WHEN current_setting('runway.claim_lock', true) = 'true' THEN greatest(0, least(${num(n)},
               coalesce((SELECT coalesce(concurrency, 1000000000) FROM ${this.t("queues")} WHERE name = ${q} AND state = 'running'), 0)
               - (SELECT count(*) FROM ${this.t("jobs")} WHERE queue = ${q} AND status = 'running')
               ${t === null ? "" : `, coalesce((SELECT concurrency FROM ${this.t("targets")} WHERE name = ${t}), 0)
               - (SELECT count(*) FROM ${this.t("jobs")} WHERE target = ${t} AND status = 'running')`})) ELSE 0 END
             FOR UPDATE SKIP LOCKED)
-          UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
+          UPDATE ${this.t("jobs")} j SET status = 'running', attempts = attempts + 1, attempt = attempt + 1, lease_token = (SELECT nextval('${this.schema}.lease_token')),
             lease_expires_at = ${num(now + params.leaseMs)}, worker_id = ${lit(params.workerId)}, started_at = ${num(now)}, abort_requested = NULL, exit_code = NULL
           WHERE j.id = ANY(ARRAY(SELECT id FROM cand))
           RETURNING ${JOB_COLUMNS.split(", ").map((col) => `j.${col}`).join(", ")}, j.lease_token;

@@ -1,25 +1,13 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { StoreUnavailableError } from "../../core/errors.js";
+import { MIGRATIONS_TABLE, loadMigrations, pendingMigrations } from "../migrations.js";
 
 export type Durability = "normal" | "full";
 
 const MIGRATIONS_DIR = fileURLToPath(new URL("./migrations/", import.meta.url));
-
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
-
-export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
-  return readdirSync(dir)
-    .filter((f) => /^\d{3}_.*\.sql$/.test(f))
-    .sort()
-    .map((f) => ({ version: Number(f.slice(0, 3)), name: f.replace(/\.sql$/, ""), sql: readFileSync(dir + f, "utf8") }));
-}
 
 /**
  * Opens one connection with the settings every runway connection needs: WAL so readers never
@@ -74,29 +62,14 @@ function explainOpenError(path: string, err: unknown): string {
   return `cannot open the SQLite database ${path}: ${e.message ?? String(err)}`;
 }
 
-/**
- * Applies the numbered migrations not yet recorded, in one IMMEDIATE transaction, so when many
- * processes open a new file at once exactly one of them migrates and the rest see the result.
- */
-export function migrate(db: Database.Database, migrations = loadMigrations()): void {
+/** Applies the numbered migrations not yet recorded, in one IMMEDIATE transaction (see ../migrations.ts). */
+export function migrate(db: Database.Database, migrations = loadMigrations(MIGRATIONS_DIR)): void {
   db.transaction(() => {
-    db.exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-    );
-    const applied = new Set(
-      (db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version),
-    );
-    const newest = Math.max(0, ...applied);
-    const known = Math.max(0, ...migrations.map((m) => m.version));
-    if (newest > known) {
-      throw new StoreUnavailableError(
-        `the database was migrated by a newer runway (schema ${newest}, this one knows up to ${known}); upgrade runway`,
-      );
-    }
-    for (const m of migrations) {
-      if (applied.has(m.version)) continue;
+    db.exec(`CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TABLE} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)`);
+    const applied = db.prepare(`SELECT version FROM ${MIGRATIONS_TABLE}`).pluck().all() as number[];
+    for (const m of pendingMigrations(migrations, applied, "the database")) {
       db.exec(m.sql);
-      db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(m.version, m.name, Date.now());
+      db.prepare(`INSERT INTO ${MIGRATIONS_TABLE} (version, name, applied_at) VALUES (?, ?, ?)`).run(m.version, m.name, Date.now());
     }
   }).immediate();
 }

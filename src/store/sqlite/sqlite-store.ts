@@ -99,7 +99,7 @@ function claimOneEachSql(kinds: boolean): string {
   return claimOneEach[kinds ? 1 : 0]!;
 }
 function claimOneEachText(kinds: boolean): string {
-  return `UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = @token,
+  return `UPDATE jobs SET status = 'running', attempts = attempts + 1, attempt = attempt + 1, lease_token = @token,
       lease_expires_at = @expires, worker_id = @worker, started_at = @now, abort_requested = NULL, exit_code = NULL
     WHERE id IN (
       SELECT (SELECT id FROM jobs WHERE queue = c.value AND status = 'queued' AND target IS NULL
@@ -366,13 +366,13 @@ export class SqliteStore implements Store {
     // A target's jobs are claimed by its own lane, capped by the target's limit too; a job whose
     // run on the target is still open (its worker went away) comes first, to be adopted.
     const claimSql = `
-      UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_token = @token,
+      UPDATE jobs SET status = 'running', attempts = attempts + 1, attempt = attempt + 1, lease_token = @token,
         lease_expires_at = @expires, worker_id = @worker, started_at = @now, abort_requested = NULL, exit_code = NULL
       WHERE id IN (
         SELECT id FROM jobs
         WHERE queue = @queue AND status = 'queued' ${kinds ? "AND kind IN (SELECT value FROM json_each(@kinds))" : ""}
           AND ${target === null ? "target IS NULL" : "target = @target"}
-        ORDER BY ${target === null ? "" : "coalesce(json_extract(remote, '$.attempt') = attempts + 1, 0) DESC, "}priority, position, id
+        ORDER BY ${target === null ? "" : "coalesce(json_extract(remote, '$.attempt') = attempt + 1, 0) DESC, "}priority, position, id
         LIMIT max(0, min(@n,
           coalesce((SELECT coalesce(concurrency, 1000000000) FROM queues WHERE name = @queue AND state = 'running'), 0)
           - (SELECT count(*) FROM jobs WHERE queue = @queue AND status = 'running')
