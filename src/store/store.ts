@@ -8,6 +8,7 @@ import type { CronSchedule, CronSpec } from "../core/cron.js";
 import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo, QueueState, RemoteRun } from "../core/job.js";
 import type { Target, TargetSpec } from "../core/target.js";
 import type { NewJob } from "../core/spec.js";
+import type { Finish } from "../core/lifecycle/finish.js";
 
 export interface Lease {
   id: string;
@@ -50,11 +51,7 @@ export interface LeaseStatus {
   abort: "cancel" | "requeue" | null;
 }
 
-export type Finish =
-  | { id: string; token: number; outcome: "completed"; result?: unknown; exitCode?: number | null }
-  | { id: string; token: number; outcome: "failed"; error: string; retryable?: boolean; exitCode?: number | null }
-  | { id: string; token: number; outcome: "cancelled"; error?: string }
-  | { id: string; token: number; outcome: "released" };
+export type { Finish };
 
 export interface FinishOutcome {
   id: string;
@@ -168,9 +165,6 @@ export interface Store {
    * `job: null` (the caller already holds the job), which lets a store skip reading it back.
    */
   jobFinishMany(params: { finishes: Finish[]; now?: number; returnJobs?: boolean }): Promise<FinishOutcome[]>;
-  jobComplete(params: { id: string; token: number; result?: unknown; now?: number }): Promise<FinishOutcome>;
-  jobFail(params: { id: string; token: number; error: string; retryable?: boolean; now?: number }): Promise<FinishOutcome>;
-  jobRelease(params: { id: string; token: number; now?: number }): Promise<FinishOutcome>;
   jobReapExpired(params: { now?: number }): Promise<ReapResult>;
   /**
    * Upkeep a busy queue table needs and the database does not do soon enough by itself; workers

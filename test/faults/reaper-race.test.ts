@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { prepareJobs } from "../../src/core/spec.js";
 import { open } from "../../src/runtime/runway.js";
 import { tempDir } from "../helpers/tmp.js";
+import { complete } from "../store/verbs.js";
 import { verdict } from "./oracle.js";
 import { STORE_KINDS, faultStore } from "./stores.js";
 
@@ -27,7 +28,7 @@ describe.each(STORE_KINDS)("reaper against completion on %s", (kind) => {
         const [c] = (await s.store.jobClaim({ workerId: "w", limit: 1, leaseMs: 10, now: T0, queues: ["reap"] })).jobs;
         const delay = () => new Promise((r) => setTimeout(r, Math.random() * 3));
         const [done, reaped] = await Promise.all([
-          delay().then(() => s.store.jobComplete({ id: added!.job.id, token: c!.token, now: T0 + 20 })),
+          delay().then(() => complete(s.store, { id: added!.job.id, token: c!.token, now: T0 + 20 })),
           delay().then(() => other.store.jobReapExpired({ now: T0 + 20 })),
         ]);
         const final = (await s.store.jobGet({ id: added!.job.id }))!;

@@ -7,6 +7,7 @@ import { ConflictError, NotFoundError, ValidationError } from "../../src/core/er
 import type { JobStatus } from "../../src/core/job.js";
 import { type JobSpec, prepareJobs } from "../../src/core/spec.js";
 import type { Store } from "../../src/store/store.js";
+import { complete, fail, release } from "./verbs.js";
 
 export interface StoreHarness {
   store: Store;
@@ -111,7 +112,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const other = await add({ kind: "sync", key: "user:1", queue: "other" });
         expect(other.id).not.toBe(first.id);
         const [c] = await claim();
-        await store.jobComplete({ id: c!.job.id, token: c!.token, now: T0 });
+        await complete(store, { id: c!.job.id, token: c!.token, now: T0 });
         const fresh = await add({ kind: "sync", key: "user:1" });
         expect(fresh.id).not.toBe(first.id);
       });
@@ -268,7 +269,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       it("completes with a result and records the attempt", async () => {
         const j = await add({ kind: "k" });
         const [c] = await claim(1, T0 + 10);
-        const o = await store.jobComplete({ id: j.id, token: c!.token, result: { ok: 1 }, now: T0 + 50 });
+        const o = await complete(store, { id: j.id, token: c!.token, result: { ok: 1 }, now: T0 + 50 });
         expect(o).toMatchObject({ ok: true, status: "completed" });
         expect(await store.jobGet({ id: j.id })).toMatchObject({ status: "completed", result: { ok: 1 }, startedAt: T0 + 10, finishedAt: T0 + 50 });
         expect(await store.jobAttempts({ id: j.id })).toEqual([
@@ -298,13 +299,13 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const [second] = await claim(1, T0 + 300);
         expect(second!.token).not.toBe(first!.token);
         const stale = { id: j.id, token: first!.token };
-        expect((await store.jobComplete({ ...stale, result: "late" })).ok).toBe(false);
-        expect((await store.jobFail({ ...stale, error: "late" })).ok).toBe(false);
-        expect((await store.jobRelease(stale)).ok).toBe(false);
+        expect((await complete(store, { ...stale, result: "late" })).ok).toBe(false);
+        expect((await fail(store, { ...stale, error: "late" })).ok).toBe(false);
+        expect((await release(store, stale)).ok).toBe(false);
         expect(await store.jobProgress({ ...stale, progress: 99 })).toBe(false);
         expect(await store.jobHeartbeat({ leases: [stale], leaseMs: 1000 })).toEqual([{ id: j.id, ok: false, abort: null }]);
         expect(await store.jobGet({ id: j.id })).toMatchObject({ status: "running", result: null, error: LOST, progress: null });
-        expect((await store.jobComplete({ id: j.id, token: second!.token, result: "mine" })).ok).toBe(true);
+        expect((await complete(store, { id: j.id, token: second!.token, result: "mine" })).ok).toBe(true);
         expect(await store.jobGet({ id: j.id })).toMatchObject({ status: "completed", result: "mine" });
       });
 
@@ -323,7 +324,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       it("releases a job back to the queue without spending the attempt", async () => {
         const j = await add({ kind: "k" });
         const [c] = await claim();
-        expect(await store.jobRelease({ id: j.id, token: c!.token })).toMatchObject({ ok: true, status: "queued" });
+        expect(await release(store, { id: j.id, token: c!.token })).toMatchObject({ ok: true, status: "queued" });
         expect(await store.jobGet({ id: j.id })).toMatchObject({ status: "queued", attempts: 0 });
       });
     });
@@ -337,7 +338,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
           const r = await store.jobClaim({ workerId: "w", limit: 1, leaseMs: 1000, now });
           const c = r.jobs[0];
           if (!c) throw new Error(`nothing to claim at attempt ${i + 1}`);
-          const o = await store.jobFail({ id: j.id, token: c.token, error: `boom ${i + 1}`, now });
+          const o = await fail(store, { id: j.id, token: c.token, error: `boom ${i + 1}`, now });
           retryAts.push(o.retryAt === null ? null : o.retryAt - now);
           now = o.retryAt ?? now;
         }
@@ -361,7 +362,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       it("a waiting retry is scheduled until its time, and records each attempt", async () => {
         const j = await add({ kind: "k", maxAttempts: 2, backoff: "linear:1s" });
         const [c] = await claim();
-        await store.jobFail({ id: j.id, token: c!.token, error: "x", now: T0 });
+        await fail(store, { id: j.id, token: c!.token, error: "x", now: T0 });
         expect(await store.jobGet({ id: j.id })).toMatchObject({ status: "scheduled", runAt: T0 + 1000, error: "x" });
         expect(await claim(1, T0 + 999)).toHaveLength(0);
         expect(await claim(1, T0 + 1000)).toHaveLength(1);
@@ -370,7 +371,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
       it("a non-retryable failure ends the job at once", async () => {
         const j = await add({ kind: "k", maxAttempts: 5 });
         const [c] = await claim();
-        expect(await store.jobFail({ id: j.id, token: c!.token, error: "bad input", retryable: false })).toMatchObject({ status: "failed" });
+        expect(await fail(store, { id: j.id, token: c!.token, error: "bad input", retryable: false })).toMatchObject({ status: "failed" });
       });
     });
 
@@ -387,7 +388,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         for (const next of [a!, b!, c!]) {
           const got = await claim(10);
           expect(got.map((x) => x.job.id)).toEqual([next.id]);
-          await store.jobComplete({ id: next.id, token: got[0]!.token });
+          await complete(store, { id: next.id, token: got[0]!.token });
         }
       });
 
@@ -396,9 +397,9 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const [a, b] = await addMany([{ kind: "k" }, { kind: "k" }]);
         const join = await add({ kind: "k", dependsOn: [a!.id, b!.id], delay: "1h" });
         const got = await claim(10);
-        await store.jobComplete({ id: a!.id, token: got.find((x) => x.job.id === a!.id)!.token });
+        await complete(store, { id: a!.id, token: got.find((x) => x.job.id === a!.id)!.token });
         expect(await status(join.id)).toBe("blocked");
-        await store.jobComplete({ id: b!.id, token: got.find((x) => x.job.id === b!.id)!.token, now: T0 + 10 });
+        await complete(store, { id: b!.id, token: got.find((x) => x.job.id === b!.id)!.token, now: T0 + 10 });
         expect(await status(join.id)).toBe("scheduled");
       });
 
@@ -411,7 +412,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
           { kind: "k" },
         ]);
         const [ca] = await claim(1);
-        await store.jobFail({ id: a!.id, token: ca!.token, error: "nope" });
+        await fail(store, { id: a!.id, token: ca!.token, error: "nope" });
         expect(await store.jobGet({ id: b!.id })).toMatchObject({ status: "skipped", reason: `upstream job ${a!.id} failed` });
         expect(await store.jobGet({ id: c!.id })).toMatchObject({ status: "skipped", reason: `upstream job ${a!.id} failed` });
         expect(await status(other!.id)).toBe("queued");
@@ -437,7 +438,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
           { kind: "k", dependsOn: ["b"] },
         ]);
         const [ca] = await claim(1);
-        await store.jobFail({ id: a!.id, token: ca!.token, error: "nope" });
+        await fail(store, { id: a!.id, token: ca!.token, error: "nope" });
         await expect(store.jobRequeue({ id: c!.id })).rejects.toThrow(new RegExp(`requeue ${a!.id} first`));
         const re = await store.jobRequeue({ id: a!.id });
         expect(re).toMatchObject({ status: "queued", attempts: 0, error: null });
@@ -446,7 +447,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         for (const next of [a!, b!, c!]) {
           const [x] = await claim(10);
           expect(x!.job.id).toBe(next.id);
-          await store.jobComplete({ id: next.id, token: x!.token });
+          await complete(store, { id: next.id, token: x!.token });
         }
       });
 
@@ -475,9 +476,9 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const j = await add({ kind: "aider", payload: { task: "fix bug" }, maxAttempts: 5, backoff: "immediate", priority: "high" });
         const downstream = await add({ kind: "deploy", dependsOn: [j.id] });
         let [c] = await claim();
-        expect((await store.jobFail({ id: j.id, token: c!.token, error: "e1" })).status).toBe("queued");
+        expect((await fail(store, { id: j.id, token: c!.token, error: "e1" })).status).toBe("queued");
         [c] = await claim();
-        const o = await store.jobFail({ id: j.id, token: c!.token, error: "e2" });
+        const o = await fail(store, { id: j.id, token: c!.token, error: "e2" });
         expect(o).toMatchObject({ status: "failed", escalatedTo: expect.any(String) });
         const codex = (await store.jobGet({ id: o.escalatedTo! }))!;
         expect(codex).toMatchObject({ kind: "codex", queue: "default", payload: { task: "fix bug" }, priority: "high", status: "queued", escalatedFrom: j.id, attempts: 0 });
@@ -485,14 +486,14 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         // The dependent now waits on the successor instead of being skipped.
         expect(await store.jobGet({ id: downstream.id })).toMatchObject({ status: "blocked", dependsOn: [codex.id] });
         [c] = await claim();
-        const o2 = await store.jobFail({ id: codex.id, token: c!.token, error: "e3" });
+        const o2 = await fail(store, { id: codex.id, token: c!.token, error: "e3" });
         const review = (await store.jobGet({ id: o2.escalatedTo! }))!;
         expect(review).toMatchObject({ queue: "human-review", kind: "review", escalatedFrom: codex.id });
         for (const id of [j.id, codex.id, review.id]) {
           expect((await store.jobChain({ id })).map((x) => x.kind)).toEqual(["aider", "codex", "review"]);
         }
         [c] = await claim(1, T0, { queues: ["human-review"] });
-        await store.jobComplete({ id: review.id, token: c!.token });
+        await complete(store, { id: review.id, token: c!.token });
         // It followed the chain to its end and runs once the last successor completed.
         expect(await store.jobGet({ id: downstream.id })).toMatchObject({ status: "queued", dependsOn: [review.id] });
         expect(await store.escalationRemove({ queue: null, kind: "codex" })).toBe(true);
@@ -530,7 +531,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
           const j = await add({ kind: "k", maxAttempts: 3 });
           const [c] = await claim(1, T0, { leaseMs: 10 });
           // Both run at once from two connections; whichever commits first wins, and a completed job stays completed.
-          const complete = () => store.jobComplete({ id: j.id, token: c!.token, now: T0 + 20 });
+          const complete = () => complete(store, { id: j.id, token: c!.token, now: T0 + 20 });
           const reap = () => reaper.jobReapExpired({ now: T0 + 20 });
           // Alternate who starts first, so both orders are exercised.
           const [done, reaped] =
@@ -553,7 +554,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const j = await add({ kind: "k", maxAttempts: 2 });
         const [c] = await claim(1, T0, { leaseMs: 10 });
         await store.jobReapExpired({ now: T0 + 11 });
-        expect((await store.jobComplete({ id: j.id, token: c!.token })).ok).toBe(false);
+        expect((await complete(store, { id: j.id, token: c!.token })).ok).toBe(false);
         expect(await status(j.id)).toBe("queued");
       });
     });
@@ -576,7 +577,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         await store.queueSetState({ queue: "default", state: "stopped" });
         expect(await store.jobLeaseCheck({ leases: [{ id: j.id, token: c!.token }] })).toEqual([{ id: j.id, ok: true, abort: "requeue" }]);
         // The worker honours it by releasing; even a failure report becomes a release.
-        expect(await store.jobFail({ id: j.id, token: c!.token, error: "aborted" })).toMatchObject({ status: "queued" });
+        expect(await fail(store, { id: j.id, token: c!.token, error: "aborted" })).toMatchObject({ status: "queued" });
         expect(await store.jobGet({ id: j.id })).toMatchObject({ status: "queued", attempts: 0 });
         expect(await claim()).toHaveLength(0);
         await store.queueSetState({ queue: "default", state: "running" });
@@ -602,7 +603,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const running = await store.jobCancel({ id: a!.id });
         expect(running.status).toBe("running");
         expect(await store.jobLeaseCheck({ leases: [{ id: a!.id, token: c!.token }] })).toEqual([{ id: a!.id, ok: true, abort: "cancel" }]);
-        expect(await store.jobFail({ id: a!.id, token: c!.token, error: "aborted" })).toMatchObject({ status: "cancelled" });
+        expect(await fail(store, { id: a!.id, token: c!.token, error: "aborted" })).toMatchObject({ status: "cancelled" });
         expect((await store.jobAttempts({ id: a!.id }))[0]!.outcome).toBe("cancelled");
         await expect(store.jobCancel({ id: a!.id })).rejects.toThrow(ConflictError);
       });
@@ -618,7 +619,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const [a, b] = await addMany([{ kind: "k" }, { kind: "k" }]);
         const [c] = await claim(1);
         await expect(store.jobSkip({ id: a!.id })).rejects.toThrow(/cancel a running job instead/);
-        await store.jobComplete({ id: a!.id, token: c!.token });
+        await complete(store, { id: a!.id, token: c!.token });
         await expect(store.jobSkip({ id: a!.id })).rejects.toThrow(/completed/);
         await expect(store.jobRequeue({ id: a!.id })).rejects.toThrow(/only failed, cancelled or skipped/);
         expect((await store.jobSkip({ id: b!.id })).status).toBe("skipped");
@@ -655,9 +656,9 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const jobs = await addMany(Array.from({ length: 10 }, () => ({ kind: "k" })));
         const claimed = await claim(10, T0);
         for (const [i, c] of claimed.slice(0, 8).entries()) {
-          await store.jobComplete({ id: c.job.id, token: c.token, now: T0 + (i + 1) * 100 });
+          await complete(store, { id: c.job.id, token: c.token, now: T0 + (i + 1) * 100 });
         }
-        await store.jobFail({ id: claimed[8]!.job.id, token: claimed[8]!.token, error: "x", now: T0 + 50 });
+        await fail(store, { id: claimed[8]!.job.id, token: claimed[8]!.token, error: "x", now: T0 + 50 });
         const [s] = await store.queueStats({ queue: "default", now: T0 + 1000 });
         expect(s).toMatchObject({
           queue: "default",
@@ -677,8 +678,8 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const got = await claim(2, T0);
         await store.jobLogAppend({ lines: [{ jobId: a!.id, attempt: 1, at: T0, line: "hello" }] });
         expect((await store.jobLogs({ id: a!.id })).map((l) => l.line)).toEqual(["hello"]);
-        await store.jobComplete({ id: a!.id, token: got[0]!.token, now: T0 });
-        await store.jobComplete({ id: b!.id, token: got[1]!.token, now: T0 + 10_000 });
+        await complete(store, { id: a!.id, token: got[0]!.token, now: T0 });
+        await complete(store, { id: b!.id, token: got[1]!.token, now: T0 + 10_000 });
         expect(await store.jobPrune({ olderThanMs: 5000, now: T0 + 12_000 })).toEqual({ deleted: 1 });
         expect(await store.jobGet({ id: a!.id })).toBeNull();
         expect(await store.jobAttempts({ id: a!.id })).toEqual([]);
@@ -699,7 +700,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect(await store.queueIsDrained({ queue: "default" })).toBe(false);
         const [c] = await claim();
         expect(await store.queueIsDrained({ queue: "default" })).toBe(false);
-        await store.jobComplete({ id: j.id, token: c!.token });
+        await complete(store, { id: j.id, token: c!.token });
         expect(await store.queueIsDrained({ queue: "default" })).toBe(true);
         await add({ kind: "k", delay: "1h" });
         expect(await store.queueIsDrained({ queue: "default" })).toBe(false);
@@ -724,9 +725,9 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         // A payload's other fields, such as a captured environment, are not searchable.
         expect(await store.jobList({ search: "hunter2" })).toEqual([]);
         const claimed = await claim(3, T0);
-        await store.jobComplete({ id: claimed[1]!.job.id, token: claimed[1]!.token, now: T0 + 61_000 });
-        await store.jobComplete({ id: claimed[0]!.job.id, token: claimed[0]!.token, now: T0 + 1_000 });
-        await store.jobFail({ id: claimed[2]!.job.id, token: claimed[2]!.token, error: "x", now: T0 + 62_000 });
+        await complete(store, { id: claimed[1]!.job.id, token: claimed[1]!.token, now: T0 + 61_000 });
+        await complete(store, { id: claimed[0]!.job.id, token: claimed[0]!.token, now: T0 + 1_000 });
+        await fail(store, { id: claimed[2]!.job.id, token: claimed[2]!.token, error: "x", now: T0 + 62_000 });
         const finished = await store.jobList({ order: "finished", finishedSince: T0 + 500 });
         expect(finished.map((j) => j.id)).toEqual([claimed[0]!.job.id, claimed[1]!.job.id, claimed[2]!.job.id]);
         expect((await store.jobList({ order: "finished", finishedSince: T0 + 500, after: claimed[1]!.job.id })).map((j) => j.id)).toEqual([claimed[2]!.job.id]);
@@ -804,7 +805,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         const other = await h.reopen();
         extra.push(other);
         expect(await lane(10, other)).toEqual([]);
-        await store.jobComplete({ id: first[0]!.job.id, token: first[0]!.token });
+        await complete(store, { id: first[0]!.job.id, token: first[0]!.token });
         const next = await lane(10, other);
         expect(next).toHaveLength(1);
         expect(new Set([...first, ...next].map((c) => c.job.id))).toEqual(new Set(remote.map((j) => j.id)));
@@ -815,7 +816,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         await store.escalationSet({ rule: { queue: null, kind: "shell", after: 1, toQueue: "humans", toKind: "review" } });
         const j = await add({ kind: "shell", target: "box" });
         const [c] = (await store.jobClaim({ workerId: "lane", limit: 1, leaseMs: 30_000, now: T0, target: "box" })).jobs;
-        const failed = await store.jobFail({ id: j.id, token: c!.token, error: "no" });
+        const failed = await fail(store, { id: j.id, token: c!.token, error: "no" });
         const successor = (await store.jobGet({ id: failed.escalatedTo! }))!;
         expect(successor).toMatchObject({ kind: "review", queue: "humans", target: null });
         await store.jobCancel({ id: successor.id });
@@ -936,7 +937,7 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
         expect((await store.cronList())[0]!.nextAt).toBe(MINUTE + 11 * 60_000);
         // Once the tick's job has ended its key is free again: what stops a second fire is the schedule having moved on.
         const [c] = await claim(1, late, { queues: ["crons"] });
-        await store.jobComplete({ id: c!.job.id, token: c!.token, now: late });
+        await complete(store, { id: c!.job.id, token: c!.token, now: late });
         const other = await h.reopen();
         extra.push(other);
         expect(await other.cronFire({ now: late })).toEqual([]);
