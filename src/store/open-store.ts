@@ -1,7 +1,7 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { PostgresStore } from "./postgres/postgres-store.js";
-import { SqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.js";
+import { SqliteStore, type SqliteStoreOptions } from "./sqlite/store.js";
 import type { Store } from "./store.js";
 
 export interface OpenStoreOptions extends Omit<SqliteStoreOptions, "path"> {

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { SqliteStore } from "../../src/store/sqlite/store.js";
 import { tempDir } from "../helpers/tmp.js";
 import { runStoreConformance } from "./conformance.js";
 
