@@ -6,7 +6,7 @@ import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { SqliteStore } from "../../src/store/sqlite/store.js";
 import { FIXTURES, addJobs, assertBuilt, children, exited, expectCrashRecovered, killChildren, readLog, runCounts, startWorker, until } from "../helpers/processes.js";
 import { tempDir } from "../helpers/tmp.js";
 

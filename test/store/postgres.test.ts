@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { prepareJobs } from "../../src/core/spec.js";
 import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
 import { PG_URL, dropSchema, freshSchema, requirePostgres } from "../helpers/pg.js";
-import { runStoreConformance } from "./conformance.js";
+import { runStoreConformance } from "./conformance/index.js";
 
 beforeAll(requirePostgres);
 

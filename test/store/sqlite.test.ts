@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { SqliteStore } from "../../src/store/sqlite/store.js";
 import { tempDir } from "../helpers/tmp.js";
-import { runStoreConformance } from "./conformance.js";
+import { runStoreConformance } from "./conformance/index.js";
 
 runStoreConformance("sqlite", async () => {
   const tmp = tempDir();
