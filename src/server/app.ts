@@ -5,7 +5,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { streamSSE } from "hono/streaming";
 import { ConflictError, NotFoundError, RunwayError, ValidationError } from "../core/errors.js";
-import type { Job, JobStatus } from "../core/job.js";
+import { type Job, type JobStatus, WAITING_STATUSES } from "../core/job.js";
 import { jobJson } from "../core/job-view.js";
 import type { JobSpec } from "../core/spec.js";
 import type { Target } from "../core/target.js";
@@ -287,10 +287,8 @@ async function mustJob(rw: Runway, id: string): Promise<Job> {
 
 /** The waiting job just before or after this one in its queue's order. */
 async function neighbourOf(rw: Runway, job: Job, dir: "up" | "down"): Promise<Job | null> {
-  if (job.status !== "queued" && job.status !== "scheduled" && job.status !== "blocked") {
-    throw new ConflictError(`job ${job.id} is ${job.status}; only waiting jobs can be moved`);
-  }
-  const waiting: JobStatus[] = ["queued", "scheduled", "blocked"];
+  if (!WAITING_STATUSES.includes(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}; only waiting jobs can be moved`);
+  const waiting = [...WAITING_STATUSES];
   if (dir === "down") return (await rw.list({ queue: job.queue, status: waiting, after: job.id, limit: 1 }))[0] ?? null;
   let previous: Job | null = null;
   let after: string | undefined;
