@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
@@ -13,10 +12,12 @@ import { shellLogPath } from "../executors/shell.js";
 import type { Runway } from "../runtime/runway.js";
 import { cancelJob, targetClient } from "../runtime/target-lanes.js";
 import type { MoveTarget } from "../store/store.js";
+import { asset, contentTypeOf, scriptsAndStyles } from "./assets.js";
 import { routes } from "./contracts.js";
 import type { EventFeed } from "./event-feed.js";
 import { createMetrics } from "./metrics.js";
 import { SECURITY_HEADERS, loopbackHost, sameOrigin, tokenMatches, tokenOf } from "./security.js";
+import { VOCABULARY_PATH, vocabularyModule } from "./vocabulary.js";
 
 export interface AppOptions {
   runway: Runway;
@@ -36,17 +37,6 @@ const STATUS: Record<RunwayError["code"], 400 | 404 | 409 | 502 | 503> = {
   unreachable: 502,
   store_unavailable: 503,
 };
-
-const STATIC: Record<string, string> = {
-  "/": "index.html",
-  "/app.js": "app.js",
-  "/app.css": "app.css",
-};
-const TYPES: Record<string, string> = { html: "text/html; charset=utf-8", js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
-
-function asset(name: string): string {
-  return readFileSync(new URL(`./static/${name}`, import.meta.url), "utf8");
-}
 
 function errorBody(code: string, message: string) {
   return { error: { code, message } };
@@ -142,9 +132,12 @@ export function createApp(o: AppOptions) {
     c.header("Set-Cookie", `runway_token=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/`);
     return c.redirect("/");
   });
-  for (const [path, file] of Object.entries(STATIC)) {
-    app.get(path, (c) => c.body(asset(file), 200, { "Content-Type": TYPES[file.split(".").pop()!]!, "Cache-Control": "no-cache" }));
+  const files = new Map([["/", "index.html"], ...scriptsAndStyles()]);
+  for (const [path, file] of files) {
+    app.get(path, (c) => c.body(asset(file), 200, { "Content-Type": contentTypeOf(file), "Cache-Control": "no-cache" }));
   }
+  const vocabulary = vocabularyModule();
+  app.get(VOCABULARY_PATH, (c) => c.body(vocabulary, 200, { "Content-Type": contentTypeOf(VOCABULARY_PATH), "Cache-Control": "no-cache" }));
 
   app.openapi(routes.listJobs, async (c) => {
     const q = c.req.valid("query");
