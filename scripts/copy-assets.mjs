@@ -1,5 +1,6 @@
 // tsc does not copy non-TS files: the stores read their numbered migrations at run time, the SSH
-// executor installs its server-side scripts from their files, and the server serves the dashboard.
+// executor installs its server-side scripts from their files, and the server serves the dashboard
+// (static/ and the lib/ and views/ folders of its modules).
 import { cpSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 
@@ -7,7 +8,7 @@ function walk(dir) {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) walk(path);
-    else if (/\.(sql|sh)$/.test(name) || (dir.endsWith("static") && /\.(html|js|css|svg)$/.test(name))) {
+    else if (/\.(sql|sh)$/.test(name) || (/(^|\/)static(\/|$)/.test(dir) && /\.(html|js|css|svg)$/.test(name))) {
       const to = path.replace(/^src/, "dist");
       mkdirSync(dirname(to), { recursive: true });
       cpSync(path, to);

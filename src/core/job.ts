@@ -32,6 +32,8 @@ export const JOB_STATUSES = [
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
 export const ACTIVE_STATUSES: readonly JobStatus[] = ["queued", "scheduled", "blocked", "running"];
+/** Not yet claimed: the jobs that can still be moved in their queue or skipped. */
+export const WAITING_STATUSES: readonly JobStatus[] = ["queued", "scheduled", "blocked"];
 export const FINISHED_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled", "skipped"];
 /** A job that ends in one of these takes its dependents down with it. */
 export const DOOMED_STATUSES: readonly JobStatus[] = ["failed", "cancelled", "skipped"];

@@ -1,11 +1,10 @@
-import { readFileSync } from "node:fs";
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { streamSSE } from "hono/streaming";
 import { ConflictError, NotFoundError, RunwayError, ValidationError } from "../core/errors.js";
-import type { Job, JobStatus } from "../core/job.js";
+import { type Job, type JobStatus, WAITING_STATUSES } from "../core/job.js";
 import { jobJson } from "../core/job-view.js";
 import type { JobSpec } from "../core/spec.js";
 import type { Target } from "../core/target.js";
@@ -13,10 +12,12 @@ import { shellLogPath } from "../executors/shell.js";
 import type { Runway } from "../runtime/runway.js";
 import { cancelJob, targetClient } from "../runtime/target-lanes.js";
 import type { MoveTarget } from "../store/store.js";
+import { asset, contentTypeOf, scriptsAndStyles } from "./assets.js";
 import { routes } from "./contracts.js";
 import type { EventFeed } from "./event-feed.js";
 import { createMetrics } from "./metrics.js";
 import { SECURITY_HEADERS, loopbackHost, sameOrigin, tokenMatches, tokenOf } from "./security.js";
+import { VOCABULARY_PATH, vocabularyModule } from "./vocabulary.js";
 
 export interface AppOptions {
   runway: Runway;
@@ -36,17 +37,6 @@ const STATUS: Record<RunwayError["code"], 400 | 404 | 409 | 502 | 503> = {
   unreachable: 502,
   store_unavailable: 503,
 };
-
-const STATIC: Record<string, string> = {
-  "/": "index.html",
-  "/app.js": "app.js",
-  "/app.css": "app.css",
-};
-const TYPES: Record<string, string> = { html: "text/html; charset=utf-8", js: "text/javascript; charset=utf-8", css: "text/css; charset=utf-8" };
-
-function asset(name: string): string {
-  return readFileSync(new URL(`./static/${name}`, import.meta.url), "utf8");
-}
 
 function errorBody(code: string, message: string) {
   return { error: { code, message } };
@@ -142,9 +132,12 @@ export function createApp(o: AppOptions) {
     c.header("Set-Cookie", `runway_token=${encodeURIComponent(given)}; HttpOnly; SameSite=Strict; Path=/`);
     return c.redirect("/");
   });
-  for (const [path, file] of Object.entries(STATIC)) {
-    app.get(path, (c) => c.body(asset(file), 200, { "Content-Type": TYPES[file.split(".").pop()!]!, "Cache-Control": "no-cache" }));
+  const files = new Map([["/", "index.html"], ...scriptsAndStyles()]);
+  for (const [path, file] of files) {
+    app.get(path, (c) => c.body(asset(file), 200, { "Content-Type": contentTypeOf(file), "Cache-Control": "no-cache" }));
   }
+  const vocabulary = vocabularyModule();
+  app.get(VOCABULARY_PATH, (c) => c.body(vocabulary, 200, { "Content-Type": contentTypeOf(VOCABULARY_PATH), "Cache-Control": "no-cache" }));
 
   app.openapi(routes.listJobs, async (c) => {
     const q = c.req.valid("query");
@@ -287,10 +280,8 @@ async function mustJob(rw: Runway, id: string): Promise<Job> {
 
 /** The waiting job just before or after this one in its queue's order. */
 async function neighbourOf(rw: Runway, job: Job, dir: "up" | "down"): Promise<Job | null> {
-  if (job.status !== "queued" && job.status !== "scheduled" && job.status !== "blocked") {
-    throw new ConflictError(`job ${job.id} is ${job.status}; only waiting jobs can be moved`);
-  }
-  const waiting: JobStatus[] = ["queued", "scheduled", "blocked"];
+  if (!WAITING_STATUSES.includes(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}; only waiting jobs can be moved`);
+  const waiting = [...WAITING_STATUSES];
   if (dir === "down") return (await rw.list({ queue: job.queue, status: waiting, after: job.id, limit: 1 }))[0] ?? null;
   let previous: Job | null = null;
   let after: string | undefined;

@@ -254,6 +254,13 @@ describe("security", () => {
     const cookie = login.headers.get("set-cookie")!;
     expect(cookie).toMatch(/runway_token=.*HttpOnly.*SameSite=Strict/);
     expect((await api("/", { headers: { cookie: cookie.split(";")[0]! } })).status).toBe(200);
+    // The dashboard's modules need the token as the page does; only the login page's stylesheet is open.
+    for (const module of ["/app.js", "/lib/api.js", "/lib/vocabulary.js", "/views/overview.js"]) {
+      expect((await api(module)).headers.get("location"), module).toBe("/login");
+      expect((await api(module, { headers: { cookie: cookie.split(";")[0]! } })).status, module).toBe(200);
+    }
+    expect((await api("/app.css")).status).toBe(200);
+    expect((await api("/lib/missing.js", { headers: { cookie: cookie.split(";")[0]! } })).status).toBe(404);
   });
 
   it("refuses a cross-site state change even with the token; reads and same-origin changes pass", async () => {

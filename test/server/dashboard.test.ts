@@ -3,16 +3,19 @@
  * a real worker running shell jobs in this process. Every scenario watches the page change by
  * itself (the event stream), never by reloading it.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ACTIVE_STATUSES, DOOMED_STATUSES, FINISHED_STATUSES, JOB_STATUSES, QUEUE_STATES, WAITING_STATUSES } from "../../src/core/job.js";
+import { PRIORITIES } from "../../src/core/priority.js";
 import { shellHandler } from "../../src/executors/shell.js";
 import { type Runway, open } from "../../src/runtime/runway.js";
 import type { Worker } from "../../src/runtime/worker.js";
 import { type RunningServer, startServer } from "../../src/server/serve.js";
+import { VOCABULARY } from "../../src/server/vocabulary.js";
 import { launchBrowser } from "../helpers/browser.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -173,10 +176,37 @@ describe("dashboard", () => {
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/i);
     expect(html).not.toMatch(/\son[a-z]+=/i);
     expect(html).not.toMatch(/\sstyle=/i);
+    expect(html).toContain('<script type="module" src="/app.js"></script>');
     const s = await openDashboard();
     await s.page.locator('[data-testid="queues-table"]:visible, #queues .empty:visible').first().waitFor();
     await s.page.locator('[data-testid="throughput-chart"] svg').waitFor();
     expect(await s.page.title()).toBe("runway");
+    // The entry's imports: the shared library and the views, each a module of its own.
+    for (const module of ["/lib/api.js", "/lib/vocabulary.js", "/views/overview.js", "/views/job.js"]) expect(s.requests).toContain(`${s.origin}${module}`);
+    expectClean(s);
+  });
+
+  it("gives the page core's statuses, queue states and priorities as a module the server makes", async () => {
+    const res = await fetch(`${main.server.url}/lib/vocabulary.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const s = await openDashboard();
+    // A string: the test is compiled without the DOM's types.
+    const served = await s.page.evaluate<{ values: Record<string, unknown>; frozen: boolean }>(`import("/lib/vocabulary.js").then((m) => ({
+      values: JSON.parse(JSON.stringify({ ...m })),
+      frozen: Object.values(m).every((v) => Object.isFrozen(v)) && m.QUEUE_ACTIONS.every((a) => Object.isFrozen(a) && Object.isFrozen(a.from)),
+    }))`);
+    expect(served.values).toEqual(JSON.parse(JSON.stringify(VOCABULARY)));
+    expect(served.values).toMatchObject({ JOB_STATUSES, ACTIVE_STATUSES, WAITING_STATUSES, FINISHED_STATUSES, DOOMED_STATUSES, QUEUE_STATES, PRIORITIES });
+    expect(served.frozen).toBe(true);
+    // The page's own files may name a status, but never list a set of them: sets come from core.
+    const name = `"(?:${[...JOB_STATUSES, ...QUEUE_STATES, ...PRIORITIES].join("|")})"`;
+    const list = new RegExp(`\\[\\s*${name}(?:\\s*,\\s*${name})+\\s*,?\\s*\\]`);
+    const dir = join(ROOT, "src/server/static");
+    const scripts = readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".js"));
+    expect(scripts).not.toContain("lib/vocabulary.js");
+    for (const file of scripts) expect(readFileSync(join(dir, file), "utf8"), file).not.toMatch(list);
     expectClean(s);
   });
 
