@@ -1,11 +1,9 @@
 /** What a person does to a job that is not theirs to run: cancel, skip, requeue, move. */
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
-import { DOOMED_STATUSES, type JobStatus } from "../job.js";
+import { DOOMED_STATUSES, type JobStatus, WAITING_STATUSES } from "../job.js";
 import { readyStatus } from "../transitions.js";
 import { skipReason } from "./finish.js";
 import type { Plan, StoredJob } from "./plan.js";
-
-const WAITING: readonly JobStatus[] = ["queued", "scheduled", "blocked"];
 
 /** A dependency's state, as requeue and re-skip read it. */
 export interface DepState {
@@ -19,7 +17,7 @@ const noEffects = { attempt: null, downstream: null, successor: null } as const;
 /** A waiting job ends cancelled and takes its dependents down; a running one is asked to stop (its worker ends it). */
 export function planCancel(job: StoredJob, p: { reason?: string; now: number }): Plan {
   if (job.status === "running") return { id: job.id, patch: { abortRequested: "cancel" }, ...noEffects };
-  if (!WAITING.includes(job.status)) {
+  if (!WAITING_STATUSES.includes(job.status)) {
     throw new ConflictError(`job ${job.id} is ${job.status}; only queued, scheduled, blocked or running jobs can be cancelled`);
   }
   return {
@@ -31,7 +29,7 @@ export function planCancel(job: StoredJob, p: { reason?: string; now: number }):
 }
 
 export function planSkip(job: StoredJob, p: { reason?: string; now: number }): Plan {
-  if (!WAITING.includes(job.status)) {
+  if (!WAITING_STATUSES.includes(job.status)) {
     const hint = job.status === "running" ? " (cancel a running job instead)" : "";
     throw new ConflictError(`job ${job.id} is ${job.status}; only queued, scheduled or blocked jobs can be skipped${hint}`);
   }
@@ -105,7 +103,7 @@ export function planReskip(job: Pick<StoredJob, "id">, p: { deps: readonly DepSt
 // Moving: a job that has not started takes a position between its neighbours.
 
 export function checkMovable(job: StoredJob): void {
-  if (!WAITING.includes(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}; only jobs that have not started can be moved`);
+  if (!WAITING_STATUSES.includes(job.status)) throw new ConflictError(`job ${job.id} is ${job.status}; only jobs that have not started can be moved`);
 }
 
 /** The job another is moved before or after must be another job of the same queue. */
