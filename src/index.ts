@@ -12,7 +12,7 @@ export { parseDuration } from "./core/duration.js";
 export { RunwayError, ValidationError, NotFoundError, ConflictError, StoreUnavailableError, isRunwayError } from "./core/errors.js";
 export type { Store, QueueStats, MoveTarget, JobListParams, ClaimedJob, Finish, FinishOutcome } from "./store/store.js";
 export { openStore, resolveDbLocation, runwayHome } from "./store/open-store.js";
-export { SqliteStore, type SqliteStoreOptions } from "./store/sqlite/sqlite-store.js";
+export { SqliteStore, type SqliteStoreOptions } from "./store/sqlite/store.js";
 export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js";
 export type { CronSpec, CronSchedule } from "./core/cron.js";
 export { shellHandler, ShellFailure, shellLogPath, type ShellPayload, type ShellResult, type ShellOptions } from "./executors/shell.js";

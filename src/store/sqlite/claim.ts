@@ -69,98 +69,124 @@ export function jobClaim(cx: SqliteContext, params: ClaimParams): ClaimResult {
   return result;
 }
 
-export function claimInTransaction(cx: SqliteContext, params: ClaimParams, now: number): { result: ClaimResult; changed: boolean } {
-  if (params.limit + (params.prefetch ?? 0) <= 0) return { result: { jobs: [], nextRunAt: null }, changed: false };
-  const kinds = params.kinds ? JSON.stringify(params.kinds) : null;
-  // The limit is computed inside the statement from the queue's state, its concurrency and the
-  // jobs running in it right now, so the cap holds across every process sharing the file.
-  const target = params.target ?? null;
-  // A target's jobs are claimed by its own lane, capped by the target's limit too; a job whose
-  // run on the target is still open (its worker went away) comes first, to be adopted.
-  const claimSql = `
+/**
+ * Takes up to `n` jobs of one queue. The limit is computed inside the statement from the queue's
+ * state, its concurrency and the jobs running in it right now, so the cap holds across every
+ * process sharing the file. A target's jobs are claimed by its own lane, capped by the target's
+ * limit too; a job whose run on the target is still open (its worker went away) comes first, to
+ * be adopted under the same attempt number.
+ */
+const claimFromQueue = new Map<string, string>();
+function claimFromQueueSql(kinds: boolean, target: boolean): string {
+  const key = `${kinds ? 1 : 0}${target ? 1 : 0}`;
+  let sql = claimFromQueue.get(key);
+  if (!sql) {
+    sql = `
     UPDATE jobs SET status = 'running', attempts = attempts + 1, attempt = attempt + 1, lease_token = @token,
       lease_expires_at = @expires, worker_id = @worker, started_at = @now, abort_requested = NULL, exit_code = NULL
     WHERE id IN (
       SELECT id FROM jobs
       WHERE queue = @queue AND status = 'queued' ${kinds ? "AND kind IN (SELECT value FROM json_each(@kinds))" : ""}
-        AND ${target === null ? "target IS NULL" : "target = @target"}
-      ORDER BY ${target === null ? "" : "coalesce(json_extract(remote, '$.attempt') = attempt + 1, 0) DESC, "}priority, position, id
+        AND ${target ? "target = @target" : "target IS NULL"}
+      ORDER BY ${target ? "coalesce(json_extract(remote, '$.attempt') = attempt + 1, 0) DESC, " : ""}priority, position, id
       LIMIT max(0, min(@n,
         coalesce((SELECT coalesce(concurrency, 1000000000) FROM queues WHERE name = @queue AND state = 'running'), 0)
         - (SELECT count(*) FROM jobs WHERE queue = @queue AND status = 'running')
-        ${target === null ? "" : `, coalesce((SELECT concurrency FROM targets WHERE name = @target), 0)
-        - (SELECT count(*) FROM jobs WHERE target = @target AND status = 'running')`}))
+        ${target ? `, coalesce((SELECT concurrency FROM targets WHERE name = @target), 0)
+        - (SELECT count(*) FROM jobs WHERE target = @target AND status = 'running')` : ""}))
     )
     RETURNING ${JOB_COLUMNS}`;
+    claimFromQueue.set(key, sql);
+  }
+  return sql;
+}
+
+/** One claim in progress: what it binds and what it has taken so far. */
+interface ClaimRun {
+  cx: SqliteContext;
+  params: ClaimParams;
+  kinds: string | null;
+  target: string | null;
+  /** The lease every job of this claim gets. */
+  lease: { token: number; expires: number; worker: string; now: number };
+  /** What the queue looks bind. */
+  bind: Record<string, string>;
+  claimed: Job[];
+}
+
+export function claimInTransaction(cx: SqliteContext, params: ClaimParams, now: number): { result: ClaimResult; changed: boolean } {
+  if (params.limit + (params.prefetch ?? 0) <= 0) return { result: { jobs: [], nextRunAt: null }, changed: false };
   const promoted = cx.stmt("UPDATE jobs SET status = 'queued' WHERE status = 'scheduled' AND run_at <= ?").run(now);
-  let changed = promoted.changes > 0;
+  const kinds = params.kinds ? JSON.stringify(params.kinds) : null;
+  const target = params.target ?? null;
   const token = (cx.stmt("SELECT value FROM meta WHERE key = 'lease_token'").pluck().get() as number) + 1;
-  const claimed: Job[] = [];
-  const claimFrom = (queue: string, n: number) => {
-    const rows = (
-      cx.stmt(claimSql)
-        .raw(true)
-        .all({
-          queue,
-          n,
-          token,
-          expires: now + params.leaseMs,
-          worker: params.workerId,
-          now,
-          ...(kinds ? { kinds } : {}),
-          ...(target === null ? {} : { target }),
-        }) as unknown[][]
-    ).map(toJobRaw);
-    claimed.push(...rows);
+  const run: ClaimRun = {
+    cx,
+    params,
+    kinds,
+    target,
+    lease: { token, expires: now + params.leaseMs, worker: params.workerId, now },
+    bind: {
+      ...(target === null ? {} : { target }),
+      ...(kinds ? { kinds } : {}),
+      ...(params.queues ? { queues: JSON.stringify(params.queues) } : {}),
+    },
+    claimed: [],
   };
   const look = queueLook({ target, kinds: kinds !== null, queues: !!params.queues });
-  const bind = {
-    ...(target === null ? {} : { target }),
-    ...(kinds ? { kinds } : {}),
-    ...(params.queues ? { queues: JSON.stringify(params.queues) } : {}),
-  };
-  // Prefetch only ever comes from queues without a limit: a buffered job of a limited queue would hold one of its few slots.
-  const most = params.limit + (params.prefetch ?? 0);
-  const unlimited = cx.stmt(look.unlimited).pluck().all(bind) as string[];
-  const start = unlimited.length ? cx.roundRobin++ % unlimited.length : 0;
-  for (let k = 0; k < unlimited.length && claimed.length < most; k++) claimFrom(unlimited[(start + k) % unlimited.length]!, most - claimed.length);
-  // Queues with a limit: only those with a job waiting for this claim and a slot free, taken in
-  // turn after the last one served, and only as many as slots remain. This transaction holds the
-  // write lock, so each one found gives at least one job: a claim never visits every queue, and
-  // without a target one statement takes the first job of each (rounds for more than one each).
-  let slots = params.limit - claimed.length;
-  for (let round = 0; slots > 0; round++) {
+  claimUnlimited(run, look.unlimited);
+  claimLimited(run, look);
+  const claimed = run.claimed;
+  if (claimed.length > 1) claimed.sort(claimOrder);
+  if (claimed.length > 0) cx.stmt("UPDATE meta SET value = ? WHERE key = 'lease_token'").run(token);
+  const nextRunAt =
+    claimed.length > 0 ? null : ((cx.stmt("SELECT min(run_at) FROM jobs WHERE status = 'scheduled'").pluck().get() as number | null) ?? null);
+  return { result: { jobs: claimed.map((job): ClaimedJob => ({ job, token })), nextRunAt }, changed: promoted.changes > 0 || claimed.length > 0 };
+}
+
+function claimFrom(run: ClaimRun, queue: string, n: number): void {
+  const rows = run.cx
+    .stmt(claimFromQueueSql(run.kinds !== null, run.target !== null))
+    .raw(true)
+    .all({ queue, n, ...run.lease, ...(run.kinds ? { kinds: run.kinds } : {}), ...(run.target === null ? {} : { target: run.target }) }) as unknown[][];
+  for (const r of rows) run.claimed.push(toJobRaw(r));
+}
+
+/** Prefetch only ever comes from queues without a limit: a buffered job of a limited queue would hold one of its few slots. */
+function claimUnlimited(run: ClaimRun, lookSql: string): void {
+  const most = run.params.limit + (run.params.prefetch ?? 0);
+  const names = run.cx.stmt(lookSql).pluck().all(run.bind) as string[];
+  const start = names.length ? run.cx.roundRobin++ % names.length : 0;
+  for (let k = 0; k < names.length && run.claimed.length < most; k++) claimFrom(run, names[(start + k) % names.length]!, most - run.claimed.length);
+}
+
+/**
+ * Queues with a limit: only those with a job waiting for this claim and a slot free, taken in
+ * turn after the last one served, and only as many as slots remain. This transaction holds the
+ * write lock, so each one found gives at least one job: a claim never visits every queue, and
+ * without a target one statement takes the first job of each (rounds for more than one each).
+ */
+function claimLimited(run: ClaimRun, look: { limitedAfter: string; limitedFrom: string }): void {
+  const cx = run.cx;
+  let slots = run.params.limit - run.claimed.length;
+  while (slots > 0) {
     const after = cx.lastLimited;
-    const names = cx.stmt(look.limitedAfter).pluck().all({ ...bind, after, k: slots }) as string[];
-    if (names.length < slots) names.push(...(cx.stmt(look.limitedFrom).pluck().all({ ...bind, after, k: slots - names.length }) as string[]));
+    const names = cx.stmt(look.limitedAfter).pluck().all({ ...run.bind, after, k: slots }) as string[];
+    if (names.length < slots) names.push(...(cx.stmt(look.limitedFrom).pluck().all({ ...run.bind, after, k: slots - names.length }) as string[]));
     if (names.length === 0) break;
-    const before = claimed.length;
-    if (target === null) {
-      const rows = cx.stmt(claimOneEachSql(kinds !== null)).raw(true).all({
-        names: JSON.stringify(names),
-        token,
-        expires: now + params.leaseMs,
-        worker: params.workerId,
-        now,
-        ...(kinds ? { kinds } : {}),
-      }) as unknown[][];
-      claimed.push(...rows.map(toJobRaw));
+    const before = run.claimed.length;
+    if (run.target === null) {
+      const rows = cx
+        .stmt(claimOneEachSql(run.kinds !== null))
+        .raw(true)
+        .all({ names: JSON.stringify(names), ...run.lease, ...(run.kinds ? { kinds: run.kinds } : {}) }) as unknown[][];
+      for (const r of rows) run.claimed.push(toJobRaw(r));
     } else {
-      for (const name of names) if (claimed.length - before < slots) claimFrom(name, slots - (claimed.length - before));
+      for (const name of names) if (run.claimed.length - before < slots) claimFrom(run, name, slots - (run.claimed.length - before));
     }
     cx.lastLimited = names[names.length - 1]!;
-    const got = claimed.length - before;
+    const got = run.claimed.length - before;
     slots -= got;
-    if (got === 0 || target !== null) break;
+    if (got === 0 || run.target !== null) break;
   }
-  if (claimed.length > 1) claimed.sort(claimOrder);
-  if (claimed.length > 0) {
-    changed = true;
-    cx.stmt("UPDATE meta SET value = ? WHERE key = 'lease_token'").run(token);
-  }
-  const nextRunAt =
-    claimed.length > 0
-      ? null
-      : ((cx.stmt("SELECT min(run_at) FROM jobs WHERE status = 'scheduled'").pluck().get() as number | null) ?? null);
-  return { result: { jobs: claimed.map((job): ClaimedJob => ({ job, token })), nextRunAt }, changed };
 }
