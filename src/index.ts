@@ -1,4 +1,6 @@
 export { open, Runway, type AddOptions, type OpenOptions, type JobTypes, type Handlers } from "./runtime/runway.js";
+export type { TimelineBucket } from "./runtime/runway.js";
+export type { Target, TargetSpec } from "./core/target.js";
 export { Worker, PermanentFailure, type Handler, type JobContext, type WorkerOptions } from "./runtime/worker.js";
 export type { RunwayEvents, EventName } from "./runtime/events.js";
 export type { JobSpec, NewJob } from "./core/spec.js";

@@ -3,8 +3,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { ValidationError } from "../core/errors.js";
-import { type Runway, open } from "../runtime/runway.js";
-import { runwayHome } from "../store/open-store.js";
+import { type Runway, open, runwayHome } from "../runtime/runway.js";
 
 export function openRunway(program: Command): Runway {
   const rw = open({ db: program.opts().db as string | undefined });

@@ -9,7 +9,7 @@ import { home } from "./context.js";
  */
 export async function withJobTarget<T>(rw: Runway, job: Job, fn: (client: TargetClient, runId: string) => Promise<T>): Promise<T | null> {
   if (!job.target || !job.remote) return null;
-  const target = await rw.store.targetGet({ name: job.target });
+  const target = await rw.getTarget(job.target);
   if (!target) return null;
   const { targetClient } = await import("../runtime/target-lanes.js");
   const client = targetClient(target, { home: home() });

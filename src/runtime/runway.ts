@@ -1,12 +1,17 @@
 import type { CronSchedule, CronSpec } from "../core/cron.js";
 import { parseDuration } from "../core/duration.js";
 import { ValidationError } from "../core/errors.js";
-import type { Attempt, EscalationRule, Job, QueueInfo } from "../core/job.js";
+import type { Attempt, EscalationRule, Job, JobStatus, QueueInfo } from "../core/job.js";
 import { type JobSpec, assertName, prepareJobs } from "../core/spec.js";
+import type { Target, TargetSpec } from "../core/target.js";
 import { type OpenStoreOptions, openStore } from "../store/open-store.js";
-import type { JobListParams, MoveTarget, QueueStats, Store, StoredLogLine } from "../store/store.js";
+import type { JobListParams, MoveTarget, QueueStats, Store, StoredLogLine, TimelineBucket } from "../store/store.js";
 import { TypedEmitter } from "./events.js";
 import { type Handler, Worker, type WorkerOptions } from "./worker.js";
+
+// The shapes the API takes and returns, so its callers (the CLI, the HTTP server) need not reach into the store.
+export type { JobListParams, MoveTarget, QueueStats, StoredLogLine, TimelineBucket } from "../store/store.js";
+export { runwayHome } from "../store/open-store.js";
 
 /** Options of `add`: everything in a job spec except the kind and payload. */
 export type AddOptions = Omit<JobSpec, "kind" | "payload">;
@@ -38,6 +43,20 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
     this.on("warning", ({ message }) => {
       if (this.listenerCount("warning") === 1) process.emitWarning(message, "RunwayWarning");
     });
+  }
+
+  /** Where the store lives, for messages: a file path, or a URL without its password. */
+  get location(): string {
+    return this.store.location;
+  }
+
+  /**
+   * Calls `onChange` soon after any process, on any machine, commits a change that could matter
+   * to a worker (a job added, a queue resumed…); returns the function that stops it. It is a
+   * hint for views that refresh on change: not every write is announced, so look now and then too.
+   */
+  watch(onChange: () => void): () => void {
+    return this.store.watch(onChange);
   }
 
   /**
@@ -137,6 +156,18 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
   queues(): Promise<QueueInfo[]> {
     return this.store.queueList();
   }
+  /** The queue of that name, or null when nothing created it yet (reading never creates one). */
+  getQueue(name: string): Promise<QueueInfo | null> {
+    return this.store.queueGet({ queue: name });
+  }
+  /**
+   * True when nothing is queued, scheduled, blocked or running in the queue, as seen by every
+   * process; a queue that does not exist has drained too. The `drained` event announces the same
+   * moment for this process's own work.
+   */
+  isDrained(queue: string): Promise<boolean> {
+    return this.store.queueIsDrained({ queue });
+  }
   /** No new claims; running attempts finish. */
   pause(queue: string): Promise<QueueInfo> {
     return this.store.queueSetState({ queue, state: "paused" });
@@ -153,6 +184,13 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
   }
   stats(queue?: string): Promise<QueueStats[]> {
     return this.store.queueStats(queue === undefined ? {} : { queue });
+  }
+  /**
+   * Completions and failures per slice of `bucketMs` since `since` (epoch ms), oldest first, for
+   * throughput and duration charts; slices in which nothing ended are left out.
+   */
+  timeline(params: { since: number; bucketMs: number; queue?: string }): Promise<TimelineBucket[]> {
+    return this.store.jobTimeline(params);
   }
 
   /** Deletes finished jobs that finished longer ago than `olderThan` (ms or "7d"). */
@@ -176,6 +214,13 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
     if (full.queue) assertName(full.queue, "queue");
     return this.store.escalationSet({ rule: full });
   }
+  escalations(): Promise<EscalationRule[]> {
+    return this.store.escalationList();
+  }
+  /** Removes the rule set for this queue and/or kind; false: there was none. */
+  removeEscalation(rule: { queue?: string; kind?: string }): Promise<boolean> {
+    return this.store.escalationRemove({ queue: rule.queue ?? null, kind: rule.kind ?? null });
+  }
 
   /**
    * Adds a job of `kind` with `payload` at each tick of `pattern` (cron syntax; six fields for
@@ -192,6 +237,36 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
   /** false: there was no schedule of that name. */
   uncron(name: string): Promise<boolean> {
     return this.store.cronRemove({ name });
+  }
+
+  /**
+   * Adds a target: a remote host that jobs added with `target: name` run on, over SSH (`runway
+   * worker` runs them). A target of the same name is refused unless `replace` is set; running
+   * workers pick up the change on their own.
+   */
+  target(spec: TargetSpec, options: { replace?: boolean } = {}): Promise<Target> {
+    return this.store.targetSet({ target: spec, replace: !!options.replace });
+  }
+  targets(): Promise<Target[]> {
+    return this.store.targetList();
+  }
+  getTarget(name: string): Promise<Target | null> {
+    return this.store.targetGet({ name });
+  }
+  /** Refused while jobs wait for the target or run on it; false: there was no target of that name. */
+  removeTarget(name: string): Promise<boolean> {
+    return this.store.targetRemove({ name });
+  }
+  /**
+   * Records what the last contact with a target found (`message`: why it failed), which listings
+   * show. Workers that run a target's jobs report on their own; this is for checks made outside them.
+   */
+  reportTarget(name: string, contact: { reachable: boolean; message: string | null }): Promise<void> {
+    return this.store.targetReport({ name, ...contact });
+  }
+  /** Each target's waiting and running jobs by status; a target with none is left out. */
+  targetCounts(): Promise<Record<string, Partial<Record<JobStatus, number>>>> {
+    return this.store.targetCounts();
   }
 
   /** Stops this process's workers (gracefully, as `worker.stop()`) and closes the store. */

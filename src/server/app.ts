@@ -9,9 +9,8 @@ import { jobJson } from "../core/job-view.js";
 import type { JobSpec } from "../core/spec.js";
 import type { Target } from "../core/target.js";
 import { shellLogPath } from "../executors/shell.js";
-import type { Runway } from "../runtime/runway.js";
+import type { MoveTarget, Runway } from "../runtime/runway.js";
 import { cancelJob, targetClient } from "../runtime/target-lanes.js";
-import type { MoveTarget } from "../store/store.js";
 import { asset, contentTypeOf, scriptsAndStyles } from "./assets.js";
 import { routes } from "./contracts.js";
 import type { EventFeed } from "./event-feed.js";
@@ -69,7 +68,7 @@ export function createApp(o: AppOptions) {
     if (!e || e.key !== key) clients.set(t.name, (e = { key, client: targetClient(t, { home: o.home, ...(o.sshConfig !== undefined ? { sshConfig: o.sshConfig } : {}) }) }));
     return e.client;
   };
-  const metrics = createMetrics(rw.store, o.feed);
+  const metrics = createMetrics(rw, o.feed);
   const app = new OpenAPIHono({
     // Bad input names the field, in the same words the CLI uses.
     defaultHook: (result, c) => {
@@ -114,8 +113,8 @@ export function createApp(o: AppOptions) {
   app.get("/healthz", (c) => c.json({ ok: true }));
   app.get("/readyz", async (c) => {
     try {
-      await rw.store.queueList();
-      return c.json({ ok: true, store: rw.store.location });
+      await rw.queues();
+      return c.json({ ok: true, store: rw.location });
     } catch (err) {
       return c.json({ ok: false, error: (err as Error).message }, 503);
     }
@@ -185,7 +184,7 @@ export function createApp(o: AppOptions) {
     const n = attempt ?? Math.max(1, job.attempts);
     const running = job.status === "running" && n === job.attempts;
     if (job.target && job.remote && job.remote.attempt === n) {
-      const t = await rw.store.targetGet({ name: job.target });
+      const t = await rw.getTarget(job.target);
       if (t) {
         try {
           const r = await clientFor(t).tail(job.remote.runId, offset, 256 * 1024);
@@ -239,7 +238,7 @@ export function createApp(o: AppOptions) {
 
   app.openapi(routes.queueAction, async (c) => {
     const { name, action } = c.req.valid("param");
-    if (!(await rw.store.queueGet({ queue: name }))) throw new NotFoundError("queue", name);
+    if (!(await rw.getQueue(name))) throw new NotFoundError("queue", name);
     const q = action === "pause" ? await rw.pause(name) : action === "stop" ? await rw.stop(name) : await rw.resume(name);
     return c.json({ queue: q }, 200);
   });
@@ -251,7 +250,7 @@ export function createApp(o: AppOptions) {
   });
 
   app.openapi(routes.listTargets, async (c) => {
-    const [targets, counts] = await Promise.all([rw.store.targetList(), rw.store.targetCounts()]);
+    const [targets, counts] = await Promise.all([rw.targets(), rw.targetCounts()]);
     return c.json({ targets: targets.map((t) => ({ ...t, counts: counts[t.name] ?? {} })) }, 200);
   });
 
@@ -259,7 +258,7 @@ export function createApp(o: AppOptions) {
 
   app.openapi(routes.stats, async (c) => {
     const now = Date.now();
-    const [queues, timeline] = await Promise.all([rw.stats(), rw.store.jobTimeline({ since: now - 3_600_000, bucketMs: 60_000 })]);
+    const [queues, timeline] = await Promise.all([rw.stats(), rw.timeline({ since: now - 3_600_000, bucketMs: 60_000 })]);
     return c.json({ queues: queues.map((q) => ({ ...q })), timeline, workers: o.feed.workers }, 200);
   });
 

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
 import type { Job, QueueState } from "../core/job.js";
 import { type JobView, jobJson } from "../core/job-view.js";
 import { shellLogPath } from "../executors/shell.js";
-import type { Store } from "../store/store.js";
+import type { Runway } from "../runtime/runway.js";
 
 export type FeedEvent =
   | { type: "added"; job: JobView }
@@ -44,18 +44,18 @@ export class EventFeed {
   workers = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly rw: Runway,
     private readonly home: string,
   ) {}
 
   async start(): Promise<void> {
     // The present is the starting point: only what happens from now on is news.
-    const newest = await this.store.jobList({ order: "recent", limit: 1 });
+    const newest = await this.rw.list({ order: "recent", limit: 1 });
     this.lastId = newest[0]?.id ?? "";
     this.lastFinishedAt = Date.now();
-    for (const j of await this.store.jobList({ status: ["running"], limit: 10_000 })) this.running.set(j.id, JSON.stringify(j.progress));
-    for (const q of await this.store.queueList()) this.queues.set(q.name, { state: q.state, concurrency: q.concurrency });
-    this.unwatch = this.store.watch(() => this.poke());
+    for (const j of await this.rw.list({ status: ["running"], limit: 10_000 })) this.running.set(j.id, JSON.stringify(j.progress));
+    for (const q of await this.rw.queues()) this.queues.set(q.name, { state: q.state, concurrency: q.concurrency });
+    this.unwatch = this.rw.watch(() => this.poke());
     this.timer = setInterval(() => this.poke(), 1000);
     this.timer.unref();
   }
@@ -105,7 +105,7 @@ export class EventFeed {
     const since = this.lastFinishedAt;
     // Added since the last id seen: ids grow with time, so this walks the primary key.
     for (;;) {
-      const added = await this.store.jobList({ order: "added", after: this.lastId || "0", limit: 500 });
+      const added = await this.rw.list({ order: "added", after: this.lastId || "0", limit: 500 });
       for (const j of added) {
         this.lastId = j.id;
         this.busyQueues.add(j.queue);
@@ -113,7 +113,7 @@ export class EventFeed {
       }
       if (added.length < 500) break;
     }
-    const running = await this.store.jobList({ status: ["running"], limit: 10_000 });
+    const running = await this.rw.list({ status: ["running"], limit: 10_000 });
     const now = new Map<string, string>();
     const workers = new Set<string>();
     for (const j of running) {
@@ -133,7 +133,7 @@ export class EventFeed {
     // late), page by page on the (finished_at, id) cursor however many there were.
     let after: string | undefined;
     for (;;) {
-      const ended = await this.store.jobList({ order: "finished", finishedSince: since - 1000, limit: 2000, ...(after ? { after } : {}) });
+      const ended = await this.rw.list({ order: "finished", finishedSince: since - 1000, limit: 2000, ...(after ? { after } : {}) });
       for (const j of ended) {
         this.lastFinishedAt = Math.max(this.lastFinishedAt, j.finishedAt ?? 0);
         const key = `${j.id}:${j.status}:${j.finishedAt}`;
@@ -147,7 +147,7 @@ export class EventFeed {
       after = ended[ended.length - 1]!.id;
     }
     if (this.seenFinished.size > 50_000) this.seenFinished.clear();
-    for (const q of await this.store.queueList()) {
+    for (const q of await this.rw.queues()) {
       const before = this.queues.get(q.name);
       if (!before || before.state !== q.state || before.concurrency !== q.concurrency) {
         this.emit({ type: "queue", queue: q.name, state: q.state, concurrency: q.concurrency });
@@ -155,7 +155,7 @@ export class EventFeed {
       this.queues.set(q.name, { state: q.state, concurrency: q.concurrency });
     }
     for (const queue of [...this.busyQueues]) {
-      if (await this.store.queueIsDrained({ queue })) {
+      if (await this.rw.isDrained(queue)) {
         this.busyQueues.delete(queue);
         this.emit({ type: "drained", queue });
       }

@@ -1,14 +1,14 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { JOB_STATUSES } from "../core/job.js";
-import type { Store } from "../store/store.js";
+import type { Runway } from "../runtime/runway.js";
 import type { EventFeed } from "./event-feed.js";
 
 /**
- * Prometheus metrics: jobs by queue and status (read from the store at each scrape), attempt
+ * Prometheus metrics: jobs by queue and status (read through the runway at each scrape), attempt
  * durations and ends counted from the event feed since this server started, and the workers
  * holding running jobs.
  */
-export function createMetrics(store: Store, feed: EventFeed): Registry {
+export function createMetrics(rw: Runway, feed: EventFeed): Registry {
   const registry = new Registry();
   new Gauge({
     name: "runway_jobs",
@@ -17,7 +17,7 @@ export function createMetrics(store: Store, feed: EventFeed): Registry {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const s of await store.queueStats({})) {
+      for (const s of await rw.stats()) {
         for (const status of JOB_STATUSES) this.set({ queue: s.queue, status }, s.counts[status]);
       }
     },

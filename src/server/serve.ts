@@ -32,7 +32,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     token = loadOrCreateToken(o.home);
     tokenFile = `${o.home}/token`;
   }
-  const feed = new EventFeed(o.runway.store, o.home);
+  const feed = new EventFeed(o.runway, o.home);
   await feed.start();
   const app = createApp({ runway: o.runway, feed, home: o.home, token, readOnly: !!o.readOnly, ...(o.sshConfig !== undefined ? { sshConfig: o.sshConfig } : {}) });
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {

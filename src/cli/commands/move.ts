@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { ValidationError } from "../../core/errors.js";
-import type { MoveTarget } from "../../store/store.js";
+import type { MoveTarget } from "../../runtime/runway.js";
 import { jobJson, printJson, withRunway } from "../context.js";
 
 export function registerMove(program: Command): void {

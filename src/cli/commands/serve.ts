@@ -30,7 +30,7 @@ export function registerServe(program: Command): void {
         if (err.code === "EACCES") throw new ValidationError("port", `port ${opts.port} needs privileges this user does not have; pick one above 1023`);
         throw err;
       });
-      process.stdout.write(`runway serve: ${server.url}/ on ${rw.store.location}${opts.readOnly ? " (read-only)" : ""}\n`);
+      process.stdout.write(`runway serve: ${server.url}/ on ${rw.location}${opts.readOnly ? " (read-only)" : ""}\n`);
       if (server.tokenFile) process.stdout.write(`token required: it is in ${server.tokenFile}\n`);
       else if (server.token) process.stdout.write("token required: the one given with --token\n");
       await new Promise<void>((resolve) => {

@@ -1,9 +1,9 @@
 import type { Command } from "commander";
 import { formatDuration } from "../../core/duration.js";
 import { JOB_STATUSES } from "../../core/job.js";
+import type { QueueStats } from "../../runtime/runway.js";
 import { printJson, withRunway } from "../context.js";
 import { table } from "../table.js";
-import type { QueueStats } from "../../store/store.js";
 
 /**
  * How long what is left should take: at the pace of the last minute when there was one, else from
@@ -28,7 +28,7 @@ export function registerStats(program: Command): void {
       await withRunway(program, async (rw) => {
         const stats = await rw.stats(queue);
         if (opts.json) return printJson(stats.map((s) => ({ ...s, etaMs: eta(s) })));
-        if (stats.length === 0) return void process.stdout.write(`no queues yet in ${rw.store.location}\n`);
+        if (stats.length === 0) return void process.stdout.write(`no queues yet in ${rw.location}\n`);
         const ms = (v: number | null) => (v === null ? "-" : formatDuration(v));
         process.stdout.write(
           table(

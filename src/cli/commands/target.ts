@@ -57,8 +57,8 @@ Examples:
       if (identity && !existsSync(identity)) throw new ValidationError("identity", `${opts.identity} does not exist`);
       const sync = opts.sync === undefined ? null : localDir(opts.sync, "sync");
       await withRunway(program, async (rw) => {
-        const t = await rw.store.targetSet({
-          target: {
+        const t = await rw.target(
+          {
             name,
             host: opts.host,
             port: opts.port ?? null,
@@ -68,8 +68,8 @@ Examples:
             excludes: opts.exclude ?? [],
             ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
           },
-          replace: !!opts.replace,
-        });
+          { replace: !!opts.replace },
+        );
         if (opts.json) return printJson(t);
         process.stdout.write(
           `target ${t.name}: ${destination(t)}, directory ${t.dir}${t.sync ? `, syncs ${t.sync}` : ""}, ${t.concurrency} at a time\n` +
@@ -83,7 +83,7 @@ Examples:
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
       await withRunway(program, async (rw) => {
-        const [targets, counts] = await Promise.all([rw.store.targetList(), rw.store.targetCounts()]);
+        const [targets, counts] = await Promise.all([rw.targets(), rw.targetCounts()]);
         if (opts.json) return printJson(targets.map((t) => ({ ...t, counts: counts[t.name] ?? {} })));
         if (targets.length === 0) return void process.stdout.write("no targets yet; add one with: runway target add <name> --host [user@]host\n");
         process.stdout.write(
@@ -109,7 +109,7 @@ Examples:
     .argument("<name>", "target name")
     .action(async (name: string) => {
       await withRunway(program, async (rw) => {
-        if (!(await rw.store.targetRemove({ name }))) throw new NotFoundError("target", name);
+        if (!(await rw.removeTarget(name))) throw new NotFoundError("target", name);
         process.stdout.write(`target ${name} removed\n`);
       });
     });
@@ -122,7 +122,7 @@ Examples:
     .action(async (name: string, opts: { olderThan: string }) => {
       const ms = parseDuration(opts.olderThan, "older-than");
       await withRunway(program, async (rw) => {
-        const t = await rw.store.targetGet({ name });
+        const t = await rw.getTarget(name);
         if (!t) throw new NotFoundError("target", name);
         const { targetClient } = await import("../../runtime/target-lanes.js");
         const n = await targetClient(t, { home: home() }).prune(ms / 1000);
@@ -136,13 +136,13 @@ Examples:
     .option("--json", "print the checks as JSON")
     .action(async (name: string, opts: { json?: boolean }) => {
       await withRunway(program, async (rw) => {
-        const t = await rw.store.targetGet({ name });
+        const t = await rw.getTarget(name);
         if (!t) throw new NotFoundError("target", name);
         const [{ preflight }, { targetClient }] = await Promise.all([import("../../executors/ssh/preflight.js"), import("../../runtime/target-lanes.js")]);
         const client = targetClient(t, { home: home() });
         const checks = await preflight(client);
         const ok = checks.every((c) => c.ok || c.warning);
-        await rw.store.targetReport({ name, reachable: checks.some((c) => c.what === "ssh" && c.ok), message: ok ? null : checks.find((c) => !c.ok && !c.warning)!.detail });
+        await rw.reportTarget(name, { reachable: checks.some((c) => c.what === "ssh" && c.ok), message: ok ? null : checks.find((c) => !c.ok && !c.warning)!.detail });
         if (opts.json) printJson({ target: name, ok, checks });
         else {
           for (const c of checks) process.stdout.write(`${c.ok ? "ok  " : c.warning ? "warn" : "FAIL"}  ${c.what.padEnd(18)} ${c.detail}\n`);

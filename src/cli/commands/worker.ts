@@ -73,7 +73,7 @@ function hook(line: string, env: Record<string, string>, say: Say): void {
 /** Nothing left to run in the queues served: one existence probe per queue, however long its history. */
 async function idle(rw: Runway, queues: string[] | undefined): Promise<boolean> {
   const names = queues ?? (await rw.queues()).map((q) => q.name);
-  for (const queue of names) if (!(await rw.store.queueIsDrained({ queue }))) return false;
+  for (const queue of names) if (!(await rw.isDrained(queue))) return false;
   return true;
 }
 
@@ -151,7 +151,7 @@ queue); a second signal stops it at once.`,
       }).start();
       if (killed > 0) say("warning", { killed }, `stopped ${killed} process group${killed === 1 ? "" : "s"} left running by a worker that was killed`);
       const targets = lanes.names.length ? ` (targets: ${lanes.names.join(", ")})` : "";
-      say("ready", { workerId: worker.id, db: rw.store.location, targets: lanes.names }, `worker ${worker.id} on ${rw.store.location}${targets}`);
+      say("ready", { workerId: worker.id, db: rw.location, targets: lanes.names }, `worker ${worker.id} on ${rw.location}${targets}`);
       const stopped = new Promise<void>((resolve) => {
         const check = async () => {
           if (opts.untilEmpty && worker.runningCount === 0 && lanes.runningCount === 0 && (await idle(rw, opts.queue))) {
