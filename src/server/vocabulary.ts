@@ -13,7 +13,7 @@ import {
   WAITING_STATUSES,
 } from "../core/job.js";
 import { PRIORITIES } from "../core/priority.js";
-import type { JobListParams } from "../store/store.js";
+import type { JobListParams } from "../runtime/runway.js";
 
 /** The dashboard's modules import it from lib/ like their other helpers; static/ holds no such file. */
 export const VOCABULARY_PATH = "/lib/vocabulary.js";
