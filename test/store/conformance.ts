@@ -531,13 +531,13 @@ export function runStoreConformance(name: string, makeHarness: () => Promise<Sto
           const j = await add({ kind: "k", maxAttempts: 3 });
           const [c] = await claim(1, T0, { leaseMs: 10 });
           // Both run at once from two connections; whichever commits first wins, and a completed job stays completed.
-          const complete = () => complete(store, { id: j.id, token: c!.token, now: T0 + 20 });
+          const finish = () => complete(store, { id: j.id, token: c!.token, now: T0 + 20 });
           const reap = () => reaper.jobReapExpired({ now: T0 + 20 });
           // Alternate who starts first, so both orders are exercised.
           const [done, reaped] =
             i % 2 === 0
-              ? await Promise.all([complete(), reap()])
-              : await Promise.all([reap(), complete()]).then(([r, d]) => [d, r] as const);
+              ? await Promise.all([finish(), reap()])
+              : await Promise.all([reap(), finish()]).then(([r, d]) => [d, r] as const);
           const final = (await store.jobGet({ id: j.id }))!;
           if (done.ok) {
             expect(final.status).toBe("completed");
