@@ -15,7 +15,7 @@ export type Q = pg.PoolClient | pg.Client;
 const TABLES = ["jobs", "queues", "job_deps", "job_attempts", "job_logs", "escalation_rules", "targets", "cron_schedules"] as const;
 export type Tables = Record<(typeof TABLES)[number], string>;
 
-/** What this process remembers between calls; none of it is needed for correctness, only for speed. */
+/** What this process remembers between calls: for speed and fairness only, the database holds everything that matters. */
 export interface PgState {
   /** The queue a target's lane starts from next, so every queue gets its turn. */
   roundRobin: number;
