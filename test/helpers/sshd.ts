@@ -1,2 +1,2 @@
 /** The loopback sshd the benchmark uses, for the remote-target tests. */
-export { type Sshd, ensureSshTools, freePort, startSshd } from "../../src/bench/loopback-sshd.js";
+export { type Sshd, ensureSshTools, freePort, startSshd } from "../../bench/src/loopback-sshd.js";
