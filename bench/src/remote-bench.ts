@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { open } from "../../src/index.js";
 import { type Target, TargetClient, TargetLanes, targetClient } from "./runway-internals.js";
-import { startSshd } from "./loopback-sshd.js";
+import { startSshd } from "../../test/helpers/sshd.js";
 import { type Summary, quantile, summarize } from "./stats.js";
 
 export const REMOTE_WORKLOAD_ID = "remote";
