@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Bar, barAxis, barChart, chartsFor, compact, lineChart, wrap } from "../../src/bench/charts.js";
+import { type Bar, barAxis, barChart, chartsFor, compact, lineChart, wrap } from "../../bench/src/charts.js";
 
 interface Tag {
   name: string;

@@ -1,9 +1,16 @@
 import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { tempDir } from "../helpers/tmp.js";
 
-const DEMO = new URL("../../dist/demo/main.js", import.meta.url).pathname;
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const DEMO = new URL("../../examples/dist/examples/demo/main.js", import.meta.url).pathname;
+
+// What `npm run demo` does first: the demo is built from examples/, outside the package's build.
+beforeAll(async () => {
+  await promisify(execFile)("npm", ["run", "build:examples", "--silent"], { cwd: ROOT });
+}, 300_000);
 
 it("npm run demo runs the pipeline to the end and prints the final counts", async () => {
   const tmp = tempDir();

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { CHART_NAMES, chartsFor } from "./charts.js";
+import { REPO_ROOT } from "./repo.js";
 
 /**
  * The results file: one JSON object per run, written on every run (see main.ts for where).
@@ -53,7 +53,7 @@ export function buildResults(records: readonly object[], config: Record<string, 
 }
 
 /** docs/bench in the checkout, wherever the command is run from. */
-export const RESULTS_DIR = fileURLToPath(new URL("../../docs/bench/", import.meta.url));
+export const RESULTS_DIR = join(REPO_ROOT, "docs", "bench");
 
 /** results.json for a full run, results-quick.json for --quick; -partial when --only or --side narrowed it. */
 export function defaultResultsPath(mode: "quick" | "full", partial: boolean): string {

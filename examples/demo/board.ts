@@ -1,4 +1,4 @@
-import type { Job, Json } from "../index.js";
+import type { Job, Json } from "../../src/index.js";
 
 /**
  * Changes the library announces no event for: they are only visible by reading the jobs again,

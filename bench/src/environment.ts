@@ -5,11 +5,12 @@ import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import Database from "better-sqlite3";
-import { open } from "../index.js";
+import { open } from "../../src/index.js";
 import type { BullmqSide } from "./bullmq-side.js";
 import type { PgAdmin, PgServerInfo } from "./pg-admin.js";
 import { pgAsyncUrl } from "./runway-side.js";
 import { peerVersion } from "./peers.js";
+import { REPO_ROOT } from "./repo.js";
 import { quantile } from "./stats.js";
 
 export interface Environment {
@@ -170,7 +171,7 @@ function tspVersion(): string {
 
 function runwayVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version?: string };
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as { version?: string };
     return pkg.version ?? "unknown";
   } catch {
     return "unknown";

@@ -1,4 +1,4 @@
-import { JOB_STATUSES, type Attempt, type Backoff, type Job, type QueueStats, backoffDelay } from "../index.js";
+import { JOB_STATUSES, type Attempt, type Backoff, type Job, type QueueStats, backoffDelay } from "../../src/index.js";
 import { type Paint, padEnd, padStart, visibleWidth } from "./ansi.js";
 import type { Board } from "./board.js";
 import { jobLabel, ms, readable, shortId } from "./render.js";

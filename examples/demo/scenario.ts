@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Handlers, JobContext, JobSpec } from "../index.js";
+import type { Handlers, JobContext, JobSpec } from "../../src/index.js";
 
 export const RESEARCH = "research";
 export const PUBLISH = "publish";

@@ -2,8 +2,8 @@ import { type StdioOptions, execFileSync, spawn, spawnSync } from "node:child_pr
 import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
-import { open } from "../index.js";
+import { open } from "../../src/index.js";
+import { RUNWAY_CLI as CLI } from "./runway-internals.js";
 import type { ShellFigure, ShellTableText } from "./shell-report.js";
 import { sleep } from "./side.js";
 import { quantile, summarize } from "./stats.js";
@@ -29,8 +29,6 @@ const DRAIN_TIMEOUT_MS = 120_000;
 const STEP_TIMEOUT_MS = 30_000;
 /** How long the `tsp -w` on the last job gets to connect and start waiting before the gate opens. */
 const WAITER_HEAD_START_MS = 200;
-
-const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 
 interface Finished {
   /** From just before spawn() to the 'exit' event. */

@@ -1,4 +1,4 @@
-import { JOB_STATUSES, type Job, type JobStatus, type Json } from "../index.js";
+import { JOB_STATUSES, type Job, type JobStatus, type Json } from "../../src/index.js";
 import { type Paint, type Tone, cursor, padEnd, tone, truncate, visibleWidth } from "./ansi.js";
 import type { Board } from "./board.js";
 

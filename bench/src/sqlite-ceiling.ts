@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { open } from "../index.js";
+import { open } from "../../src/index.js";
 import { summarize, type Summary } from "./stats.js";
 
 /**

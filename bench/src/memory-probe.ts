@@ -1,6 +1,6 @@
 // Resident memory of a worker holding many async jobs in flight, measured in a process of its
 // own (node --expose-gc memory-probe.js <db> <n>): RSS after a collection, before and after.
-import { open } from "../index.js";
+import { open } from "../../src/index.js";
 
 const [db, count] = process.argv.slice(2);
 const n = Number(count);

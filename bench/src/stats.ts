@@ -1,4 +1,4 @@
-import { percentile } from "../core/stats.js";
+import { percentile } from "./runway-internals.js";
 
 export interface Summary {
   median: number;

@@ -15,7 +15,7 @@ import { EventEmitter } from "node:events";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { monitorEventLoopDelay, performance } from "node:perf_hooks";
-import { type Runway, type Worker as RunwayWorker, open } from "../index.js";
+import { type Runway, type Worker as RunwayWorker, open } from "../../src/index.js";
 import { type PgAdmin, type PgPool, loadPg, withSchema } from "./pg-admin.js";
 import { openGraphilePool } from "./graphile-side.js";
 import { ensurePeers, loadPeer } from "./peers.js";

@@ -10,7 +10,7 @@
  * are ANALYZEd once, after the first 10 s, as steady-bench.ts does after its warm-ups.
  */
 import { performance } from "node:perf_hooks";
-import { open } from "../index.js";
+import { open } from "../../src/index.js";
 import { type PgAdmin, withSchema } from "./pg-admin.js";
 import { type Durability, analyzeSchema, openLoopProducer, pgDurability, runwayPgMaxDrain } from "./steady-bench.js";
 

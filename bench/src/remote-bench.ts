@@ -3,11 +3,9 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import type { Target } from "../core/target.js";
-import { TargetClient } from "../executors/ssh/target-client.js";
-import { open } from "../runtime/runway.js";
-import { TargetLanes, targetClient } from "../runtime/target-lanes.js";
-import { startSshd } from "./loopback-sshd.js";
+import { open } from "../../src/index.js";
+import { type Target, TargetClient, TargetLanes, targetClient } from "./runway-internals.js";
+import { startSshd } from "../../test/helpers/sshd.js";
 import { type Summary, quantile, summarize } from "./stats.js";
 
 export const REMOTE_WORKLOAD_ID = "remote";

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { type Runway, open } from "../index.js";
+import { type Runway, open } from "../../src/index.js";
 import { type PgAdmin, withSchema } from "./pg-admin.js";
 import { KIND, QUEUE, type Side, prefill, sleep, timeBulkAdds, timeSingleAdds, withTimeout } from "./side.js";
 

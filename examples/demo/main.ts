@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { type Attempt, type Job, type Runway, isRunwayError, open } from "../index.js";
+import { type Attempt, type Job, type Runway, isRunwayError, open } from "../../src/index.js";
 import { colorWanted, cursor, painter } from "./ansi.js";
 import { Board } from "./board.js";
 import { Narrator } from "./narrate.js";

@@ -4,10 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { type PostgresStore, type Runway, open } from "../index.js";
-import { startServer } from "../server/serve.js";
+import { type PostgresStore, type Runway, open } from "../../src/index.js";
 import { DEFAULT_PG_URL, loadPg } from "./pg-admin.js";
 import type { RunwayTarget } from "./runway-side.js";
+import { RUNWAY_CLI, startServer } from "./runway-internals.js";
 import { withTimeout } from "./side.js";
 import { quantile } from "./stats.js";
 
@@ -268,12 +268,11 @@ async function dropListing(db: string): Promise<void> {
 
 /** `runway ls` as a user runs it: a new node process, its wall time and its peak RSS (from getrusage, printed at exit). */
 function runLs(db: string): Promise<{ ms: number; rssMb: number; rows: number }> {
-  const cli = fileURLToPath(new URL("../cli/main.js", import.meta.url));
   const atExit = `process.on("exit", () => process.stderr.write("\\nmaxrss-kb=" + process.resourceUsage().maxRSS + "\\n"));`;
   const report = `data:text/javascript,${encodeURIComponent(atExit)}`;
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, ["--import", report, cli, "--db", db, "ls"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    const child = spawn(process.execPath, ["--import", report, RUNWAY_CLI, "--db", db, "ls"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
     let out = "";
     let err = "";
     child.stdout.on("data", (d: Buffer) => (out += d));

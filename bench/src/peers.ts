@@ -2,13 +2,13 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT } from "./repo.js";
 
 /**
  * The peer queues live in bench/peers with a package.json of their own: runway's install and
  * CI never fetch them, and their platform-specific optional packages never enter runway's lockfile.
  */
-export const PEERS_DIR = fileURLToPath(new URL("../../bench/peers/", import.meta.url));
+export const PEERS_DIR = join(REPO_ROOT, "bench", "peers");
 const peerRequire = createRequire(join(PEERS_DIR, "package.json"));
 
 export function ensurePeers(names: string[]): void {

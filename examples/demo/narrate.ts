@@ -1,4 +1,4 @@
-import type { Job, Runway } from "../index.js";
+import type { Job, Runway } from "../../src/index.js";
 import type { Board, Change } from "./board.js";
 import { type DemoEvent, type View, jobLabel, ms, readable, shortId } from "./render.js";
 

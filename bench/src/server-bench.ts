@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { JobSpec } from "../core/spec.js";
-import { open } from "../runtime/runway.js";
-import { startServer } from "../server/serve.js";
+import { type JobSpec, open } from "../../src/index.js";
+import { startServer } from "./runway-internals.js";
 import { type Summary, quantile, summarize } from "./stats.js";
 
 export const SERVER_WORKLOAD_ID = "server";
