@@ -77,9 +77,9 @@ export function notes(job: Job, ctx: ViewContext, now: number): string {
   switch (job.status) {
     case "queued":
       if (job.escalatedFrom) return `took over from ${jobLabel(board, job.escalatedFrom)}, waiting for a slot`;
-      return paint.dim(job.attempts > 0 ? `retry due · last error: ${job.error ?? ""}` : "waiting for a slot");
+      return paint.dim(job.attempt > 0 ? `retry due · last error: ${job.error ?? ""}` : "waiting for a slot");
     case "scheduled":
-      if (job.attempts > 0) {
+      if (job.attempt > 0) {
         return `${paint.yellow(`retry ${job.attempts + 1}/${job.maxAttempts} in ${ms(job.runAt - now)}`)} · last error: ${job.error ?? ""}`;
       }
       return `starts in ${ms(job.runAt - now)} (added with a delay)`;
@@ -95,7 +95,7 @@ export function notes(job: Job, ctx: ViewContext, now: number): string {
     }
     case "completed": {
       const parts = [`done in ${ms((job.finishedAt ?? now) - (job.startedAt ?? now))}`];
-      if (job.attempts > 1) parts.push(`on attempt ${job.attempts}`);
+      if (job.attempt > 1) parts.push(`on attempt ${job.attempt}`);
       if (job.escalatedFrom) parts.push(`took over from ${jobLabel(board, job.escalatedFrom)}`);
       return parts.join(" · ");
     }

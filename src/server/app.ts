@@ -181,8 +181,8 @@ export function createApp(o: AppOptions) {
     const { id } = c.req.valid("param");
     const { offset = 0, attempt } = c.req.valid("query");
     const job = await mustJob(rw, id);
-    const n = attempt ?? Math.max(1, job.attempts);
-    const running = job.status === "running" && n === job.attempts;
+    const n = attempt ?? Math.max(1, job.attempt);
+    const running = job.status === "running" && n === job.attempt;
     if (job.target && job.remote && job.remote.attempt === n) {
       const t = await rw.getTarget(job.target);
       if (t) {

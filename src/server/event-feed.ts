@@ -164,9 +164,9 @@ export class EventFeed {
 
   /** New whole lines of a running shell job's log, when the log is on this machine. */
   private tailLog(job: Job): void {
-    if (job.kind !== "shell" || this.logReaders === 0 || job.attempts < 1) return;
-    const path = shellLogPath(this.home, job.id, job.attempts);
-    const key = `${job.id}#${job.attempts}`;
+    if (job.kind !== "shell" || this.logReaders === 0 || job.attempt < 1) return;
+    const path = shellLogPath(this.home, job.id, job.attempt);
+    const key = `${job.id}#${job.attempt}`;
     if (!existsSync(path)) return;
     const size = statSync(path).size;
     const from = this.logOffsets.get(key) ?? 0;
@@ -180,7 +180,7 @@ export class EventFeed {
       if (cut < 0) return;
       this.logOffsets.set(key, from + Buffer.byteLength(text.slice(0, cut + 1)));
       const lines = text.slice(0, cut).split("\n");
-      for (const line of lines.slice(-MAX_LOG_LINES)) this.emit({ type: "log", jobId: job.id, attempt: job.attempts, line });
+      for (const line of lines.slice(-MAX_LOG_LINES)) this.emit({ type: "log", jobId: job.id, attempt: job.attempt, line });
     } finally {
       closeSync(fd);
     }

@@ -89,14 +89,14 @@ export function registerLogs(program: Command): void {
         if (job.target && job.remote && (opts.attempt === undefined || opts.attempt === job.remote.attempt)) {
           if (await remoteLogs(rw, job, !!opts.follow)) return;
         }
-        let attempt = opts.attempt ?? Math.max(1, job.attempts);
+        let attempt = opts.attempt ?? Math.max(1, job.attempt);
         let offset = copyFrom(shellLogPath(home(), id, attempt), 0);
         if (!opts.follow) return;
         // Follows across retries too: a new attempt starts a new file.
         for (;;) {
           job = (await rw.get(id))!;
-          if (opts.attempt === undefined && job.attempts > attempt && job.status === "running") {
-            attempt = job.attempts;
+          if (opts.attempt === undefined && job.attempt > attempt && job.status === "running") {
+            attempt = job.attempt;
             offset = 0;
             process.stdout.write(`--- attempt ${attempt} ---\n`);
           }

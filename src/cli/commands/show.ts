@@ -54,7 +54,7 @@ export function registerShow(program: Command): void {
           const code = a.exitCode === null ? "" : ` exit ${a.exitCode}`;
           out.push(`  attempt ${a.attempt}: ${a.outcome}${code} after ${formatDuration(a.finishedAt - a.startedAt)}${a.error ? `: ${a.error}` : ""}`);
         }
-        const tail = job.attempts > 0 ? logTail(job.id, job.attempts) : null;
+        const tail = job.attempt > 0 ? logTail(job.id, job.attempt) : null;
         if (tail) out.push("log (last lines):", ...tail.split("\n").map((l) => `  ${l}`));
         process.stdout.write(`${out.join("\n")}\n`);
       });

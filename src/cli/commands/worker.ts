@@ -117,7 +117,7 @@ queue); a second signal stops it at once.`,
           }, 500)
         : null;
       let failures = 0;
-      rw.on("started", ({ job }) => say("started", { jobId: job.id, queue: job.queue, attempt: job.attempts }, `${job.id} ${job.name ?? commandText(job) ?? job.kind} (attempt ${job.attempts}/${job.maxAttempts})`));
+      rw.on("started", ({ job }) => say("started", { jobId: job.id, queue: job.queue, attempt: job.attempt }, `${job.id} ${job.name ?? commandText(job) ?? job.kind} (${attemptText(job)})`));
       rw.on("completed", ({ job, durationMs }) => say("completed", { jobId: job.id, durationMs, exitCode: job.exitCode }, `${job.id} in ${durationMs} ms`));
       rw.on("retrying", ({ job, error, retryAt }) => say("retrying", { jobId: job.id, error, retryAt }, `${job.id}: ${error}; next attempt at ${new Date(retryAt).toISOString()}`));
       rw.on("escalated", ({ job, to }) => say("escalated", { jobId: job.id, to }, `${job.id} handed to ${to}`));
@@ -171,4 +171,9 @@ queue); a second signal stops it at once.`,
       await rw.close();
       process.exitCode = opts.untilEmpty && failures > 0 ? 1 : 0;
     });
+}
+
+/** "attempt 3" and, when it differs (the job was requeued or released), how much of its budget this one spends. */
+function attemptText(job: { attempt: number; attempts: number; maxAttempts: number }): string {
+  return job.attempt === job.attempts ? `attempt ${job.attempt}/${job.maxAttempts}` : `attempt ${job.attempt}, ${job.attempts}/${job.maxAttempts} of its budget`;
 }

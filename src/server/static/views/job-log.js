@@ -31,7 +31,7 @@ function logCard(follow) {
 
 /** The log card of job `id`; currentJob() is the job as the page last fetched it (or null). */
 export function jobLog(id, currentJob) {
-  const { element, pre, state, followButton } = logCard(() => show(currentJob()?.attempts ?? 0, true));
+  const { element, pre, state, followButton } = logCard(() => show(currentJob()?.attempt ?? 0, true));
   let stopped = false;
   let followLatest = true;
   let attempt = 0;
@@ -77,7 +77,7 @@ export function jobLog(id, currentJob) {
     }
     if (r.text) appendTo(pre, r.text);
     offset = r.offset;
-    running = r.running && n === (currentJob()?.attempts ?? n);
+    running = r.running && n === (currentJob()?.attempt ?? n);
     return Boolean(r.text) && r.offset < r.size;
   }
 
@@ -109,9 +109,9 @@ export function jobLog(id, currentJob) {
 
   /** The page fetched the job again: a new attempt is followed, an ended one read to its end. */
   function jobChanged(before, job) {
-    if (followLatest && job.attempts !== attempt) show(job.attempts, true);
+    if (followLatest && job.attempt !== attempt) show(job.attempt, true);
     else if (before && before.status === "running" && job.status !== "running") poll();
-    else if (job.status === "running" && !running && !busy && attempt === job.attempts) poll();
+    else if (job.status === "running" && !running && !busy && attempt === job.attempt) poll();
   }
 
   return {

@@ -76,7 +76,7 @@ export function jobView(main, id) {
     document.title = `${jobTitle(job)} · runway`;
     parts.details.replaceChildren(...detailItems(job));
     parts.commandBox.replaceChildren(...commandParts(job));
-    clear(parts.attemptsBody).append(...attemptRows(r.attempts, (n) => log.show(n, n === job.attempts)));
+    clear(parts.attemptsBody).append(...attemptRows(r.attempts, (n) => log.show(n, n === job.attempt)));
     parts.attemptsEmpty.hidden = r.attempts.length > 0;
     parts.attemptsTable.hidden = r.attempts.length === 0;
     parts.links.replaceChildren(...linkParts(job, r.dependencies, r.chain));
