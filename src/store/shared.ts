@@ -62,3 +62,25 @@ export function newJobRow(
     finished_at: f.status === "skipped" ? f.now : null,
   };
 }
+
+/** An escalation chain, first to last: back along `escalated_from`, then forward along `escalated_to`; a loop in the links ends the walk. */
+export async function escalationChain(start: JobRow, get: (id: string) => JobRow | undefined | Promise<JobRow | undefined>): Promise<JobRow[]> {
+  let first = start;
+  const seen = new Set([first.id]);
+  while (first.escalated_from && !seen.has(first.escalated_from)) {
+    const prev = await get(first.escalated_from);
+    if (!prev) break;
+    seen.add(prev.id);
+    first = prev;
+  }
+  const chain = [first];
+  const ids = new Set([first.id]);
+  for (let cur = first; cur.escalated_to && !ids.has(cur.escalated_to); ) {
+    const next = await get(cur.escalated_to);
+    if (!next) break;
+    chain.push(next);
+    ids.add(next.id);
+    cur = next;
+  }
+  return chain;
+}

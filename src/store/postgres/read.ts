@@ -2,7 +2,7 @@
 import { assertStatuses } from "../../core/checks.js";
 import type { Attempt, Job } from "../../core/job.js";
 import { type AttemptRow, type JobRow, toAttempt, toJob } from "../rows.js";
-import { withFinalAttempt } from "../shared.js";
+import { escalationChain, withFinalAttempt } from "../shared.js";
 import type { JobListParams, StoredLogLine, TimelineBucket } from "../store.js";
 import { type PgContext, type Q, exec, mustRow, q, read, row } from "./context.js";
 
@@ -101,26 +101,6 @@ export async function jobLogs(cx: PgContext, params: { id: string; afterSeq?: nu
   );
 }
 
-/** Back to the first job of the chain, then forward to the last; a loop in the links ends the walk. */
 export async function jobChain(cx: PgContext, params: { id: string }): Promise<Job[]> {
-  return read(cx, async (c) => {
-    let first = await mustRow(cx, c, params.id);
-    const seen = new Set([first.id]);
-    while (first.escalated_from && !seen.has(first.escalated_from)) {
-      const prev = await row(cx, c, first.escalated_from);
-      if (!prev) break;
-      seen.add(prev.id);
-      first = prev;
-    }
-    const chain = [first];
-    const ids = new Set([first.id]);
-    for (let cur = first; cur.escalated_to && !ids.has(cur.escalated_to); ) {
-      const next = await row(cx, c, cur.escalated_to);
-      if (!next) break;
-      chain.push(next);
-      ids.add(next.id);
-      cur = next;
-    }
-    return chain.map(toJob);
-  });
+  return read(cx, async (c) => (await escalationChain(await mustRow(cx, c, params.id), (id) => row(cx, c, id))).map(toJob));
 }

@@ -2,7 +2,7 @@
 import { assertStatuses } from "../../core/checks.js";
 import type { Attempt, Job } from "../../core/job.js";
 import { type AttemptRow, type JobRow, toAttempt, toJob } from "../rows.js";
-import { withFinalAttempt } from "../shared.js";
+import { escalationChain, withFinalAttempt } from "../shared.js";
 import type { JobListParams, StoredLogLine, TimelineBucket } from "../store.js";
 import type { SqliteContext } from "./context.js";
 
@@ -95,23 +95,6 @@ export function jobLogs(cx: SqliteContext, params: { id: string; afterSeq?: numb
   return rows.map((r) => ({ seq: r.seq, jobId: r.job_id, attempt: r.attempt, at: r.at, line: r.line }));
 }
 
-export function jobChain(cx: SqliteContext, params: { id: string }): Job[] {
-  let first = cx.mustRow(params.id);
-  const seen = new Set([first.id]);
-  while (first.escalated_from && !seen.has(first.escalated_from)) {
-    const prev = cx.row(first.escalated_from);
-    if (!prev) break;
-    seen.add(prev.id);
-    first = prev;
-  }
-  const chain = [first];
-  const ids = new Set([first.id]);
-  for (let cur = first; cur.escalated_to && !ids.has(cur.escalated_to); ) {
-    const next = cx.row(cur.escalated_to);
-    if (!next) break;
-    chain.push(next);
-    ids.add(next.id);
-    cur = next;
-  }
-  return chain.map(toJob);
+export async function jobChain(cx: SqliteContext, params: { id: string }): Promise<Job[]> {
+  return (await escalationChain(cx.mustRow(params.id), (id) => cx.row(id))).map(toJob);
 }
