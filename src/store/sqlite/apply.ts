@@ -14,9 +14,10 @@ import type { SqliteContext } from "./context.js";
 
 export function applyPlan(cx: SqliteContext, plan: Plan, now: number): JobRow {
   const cols = patchColumns(plan.patch);
-  const row = cx
-    .stmt(`UPDATE jobs SET ${cols.map(([c]) => `${c} = ?`).join(", ")} WHERE id = ? RETURNING *`)
-    .get(...cols.map(([, v]) => v), plan.id) as JobRow;
+  const row =
+    cols.length === 0
+      ? cx.mustRow(plan.id)
+      : (cx.stmt(`UPDATE jobs SET ${cols.map(([c]) => `${c} = ?`).join(", ")} WHERE id = ? RETURNING *`).get(...cols.map(([, v]) => v), plan.id) as JobRow);
   const a = plan.attempt;
   if (a) {
     cx.stmt(
