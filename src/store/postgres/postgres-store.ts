@@ -55,6 +55,7 @@ import type {
   Finish,
   FinishOutcome,
   JobListParams,
+  LeaderLease,
   Lease,
   LeaseStatus,
   LogLine,
@@ -66,6 +67,7 @@ import type {
   TimelineBucket,
 } from "../store.js";
 import { type PgLocation, explainPgError, isTransient, loadPg, migrate, parsePgUrl } from "./connection.js";
+import { postgresMaintenanceLeader } from "./leader.js";
 import { PgListener } from "./listener.js";
 
 export interface PostgresStoreOptions {
@@ -1123,6 +1125,10 @@ export class PostgresStore implements Store {
         await client.query("SELECT pg_advisory_unlock(hashtext($1))", [key]);
       }
     });
+  }
+
+  maintenanceLeader(params: { onWarning?: (message: string) => void }): LeaderLease {
+    return postgresMaintenanceLeader(this.where, params.onWarning ?? this.warn);
   }
 
   async jobReapExpired(params: { now?: number }): Promise<ReapResult> {

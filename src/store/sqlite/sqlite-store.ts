@@ -41,6 +41,7 @@ import type {
   Finish,
   FinishOutcome,
   JobListParams,
+  LeaderLease,
   Lease,
   LeaseStatus,
   LogLine,
@@ -54,6 +55,7 @@ import type {
 import { ChangeFeed } from "./change-feed.js";
 import { type Durability, migrate, openConnection } from "./connection.js";
 import { startCheckpointer } from "./checkpointer.js";
+import { sqliteMaintenanceLeader } from "./leader.js";
 import {
   type AttemptRow,
   type CronRow,
@@ -775,6 +777,10 @@ export class SqliteStore implements Store {
 
   /** Nothing to do: WAL checkpoints have their own thread, and SQLite reuses freed pages itself. */
   async storeMaintain(_params: { now?: number }): Promise<void> {}
+
+  maintenanceLeader(params: { onWarning?: (message: string) => void }): LeaderLease {
+    return sqliteMaintenanceLeader(this.location, params.onWarning);
+  }
 
   async jobReapExpired(params: { now?: number }): Promise<ReapResult> {
     const now = params.now ?? Date.now();
