@@ -1,5 +1,6 @@
 export { open, Runway, type AddOptions, type OpenOptions, type JobTypes, type Handlers } from "./runtime/runway.js";
-export { Worker, PermanentFailure, type Handler, type JobContext, type WorkerOptions } from "./runtime/worker.js";
+export { Worker, type WorkerOptions } from "./runtime/worker.js";
+export { PermanentFailure, type Handler, type JobContext } from "./core/handler.js";
 export type { RunwayEvents, EventName } from "./runtime/events.js";
 export type { JobSpec, NewJob } from "./core/spec.js";
 export { prepareJobs } from "./core/spec.js";
