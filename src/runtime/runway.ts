@@ -220,10 +220,12 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
 /** Opens a runway on a SQLite file (the default), a PostgreSQL URL, or a given store. */
 export function open<T extends JobTypes = JobTypes>(options: OpenOptions = {}): Runway<T> {
   const { db, retention, ...storeOptions } = options;
+  // Checked before the store is opened, so bad input leaves nothing open behind it.
+  const runwayOptions = retention === undefined ? {} : { retention: parseDuration(retention, "retention") };
   let runway: Runway<T> | null = null;
   // The store's own trouble (a lost connection) reaches the runway's warning event.
   const onWarning = (message: string) => (runway ? runway.emit("warning", { message }) : process.emitWarning(message, "RunwayWarning"));
   const store = typeof db === "object" && db !== null ? db : openStore(db, { onWarning, ...storeOptions });
-  runway = new Runway<T>(store, retention === undefined ? {} : { retention });
+  runway = new Runway<T>(store, runwayOptions);
   return runway;
 }
