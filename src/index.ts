@@ -1,7 +1,8 @@
 export { open, Runway, type AddOptions, type OpenOptions, type JobTypes, type Handlers } from "./runtime/runway.js";
 export type { TimelineBucket } from "./runtime/runway.js";
 export type { Target, TargetSpec } from "./core/target.js";
-export { Worker, PermanentFailure, type Handler, type JobContext, type WorkerOptions } from "./runtime/worker.js";
+export { Worker, type WorkerOptions } from "./runtime/worker.js";
+export { PermanentFailure, type Handler, type JobContext } from "./core/handler.js";
 export type { RunwayEvents, EventName } from "./runtime/events.js";
 export type { JobSpec, NewJob } from "./core/spec.js";
 export { prepareJobs } from "./core/spec.js";

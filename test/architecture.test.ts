@@ -67,7 +67,7 @@ describe("layers", () => {
   it("finds what it is meant to find", () => {
     const file = join(src, "cli", "commands", "x.ts");
     expect(layerOf(file, "../../store/store.js")).toBe("store");
-    expect(layerOf(join(src, "server", "app.ts"), "../store/sqlite/sqlite-store.js")).toBe("store");
+    expect(layerOf(join(src, "server", "app.ts"), "../store/sqlite/store.js")).toBe("store");
     expect(layerOf(file, "../../runtime/runway.js")).toBe("runtime");
     expect(layerOf(file, "node:fs")).toBeNull();
     expect(specifiers(`import type { A } from "../store/a.js";\nexport { b } from './b.js';\nawait import("../c.js");\nimport "./d.js";`)).toEqual([

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Job } from "../core/job.js";
-import { type Handler, type JobContext, PermanentFailure } from "../runtime/worker.js";
+import { type Handler, type JobContext, PermanentFailure } from "../core/handler.js";
 import { LineSplitter } from "./lines.js";
 import { trackGroup } from "./orphans.js";
 import { groupAlive, stopGroup } from "./process-group.js";

@@ -7,6 +7,7 @@ import type { Target, TargetSpec } from "../core/target.js";
 import { type OpenStoreOptions, openStore } from "../store/open-store.js";
 import type { JobListParams, MoveTarget, QueueStats, Store, StoredLogLine, TimelineBucket } from "../store/store.js";
 import { TypedEmitter } from "./events.js";
+import { Maintenance } from "./maintenance/maintenance.js";
 import { type Handler, Worker, type WorkerOptions } from "./worker.js";
 
 // The shapes the API takes and returns, so its callers (the CLI, the HTTP server) need not reach into the store.
@@ -16,7 +17,15 @@ export { runwayHome } from "../store/open-store.js";
 /** Options of `add`: everything in a job spec except the kind and payload. */
 export type AddOptions = Omit<JobSpec, "kind" | "payload">;
 
-export interface OpenOptions extends OpenStoreOptions {
+export interface RunwayOptions {
+  /**
+   * Delete finished jobs (with their attempts and logs) this long after they finished: ms or a
+   * duration such as "30d". Done by the maintenance leader once a minute. Default: kept until pruned.
+   */
+  retention?: number | string;
+}
+
+export interface OpenOptions extends OpenStoreOptions, RunwayOptions {
   /** A SQLite file path or a postgres:// URL (default: RUNWAY_DB, DATABASE_URL, else ~/.runway/runway.db), or an open Store. */
   db?: string | Store;
 }
@@ -34,11 +43,15 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
   readonly store: Store;
   private readonly workers = new Set<Worker>();
   private readonly drained = new Set<string>();
+  /** Shared by this runway's workers: the reaper, cron ticks and upkeep run once per store, not once per worker. */
+  private readonly maintenance: Maintenance;
   private closed = false;
 
-  constructor(store: Store) {
+  constructor(store: Store, options: RunwayOptions = {}) {
     super();
     this.store = store;
+    const retentionMs = options.retention === undefined ? null : parseDuration(options.retention, "retention");
+    this.maintenance = new Maintenance(store, this, (queue) => this.drained.delete(queue), { retentionMs });
     // An event nobody listens to is dropped; a warning nobody listens to is printed.
     this.on("warning", ({ message }) => {
       if (this.listenerCount("warning") === 1) process.emitWarning(message, "RunwayWarning");
@@ -94,6 +107,7 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
       options as WorkerOptions,
       (queue) => this.drained.delete(queue),
       (queue) => this.checkDrained(queue),
+      this.maintenance,
     );
     this.workers.add(w);
     return w.start();
@@ -225,8 +239,8 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
   /**
    * Adds a job of `kind` with `payload` at each tick of `pattern` (cron syntax; six fields for
    * seconds), read in `timezone` (default this process's). Setting a name again replaces that
-   * schedule. Workers fire the ticks, each exactly once however many run; ticks missed while no
-   * worker ran fire once, not one by one.
+   * schedule. The maintenance leader fires the ticks, each exactly once however many workers run;
+   * ticks missed while no worker ran fire once, not one by one.
    */
   cron(schedule: CronSpec): Promise<CronSchedule> {
     return this.store.cronSet({ schedule });
@@ -280,11 +294,13 @@ export class Runway<T extends JobTypes = JobTypes> extends TypedEmitter {
 
 /** Opens a runway on a SQLite file (the default), a PostgreSQL URL, or a given store. */
 export function open<T extends JobTypes = JobTypes>(options: OpenOptions = {}): Runway<T> {
-  const { db, ...storeOptions } = options;
+  const { db, retention, ...storeOptions } = options;
+  // Checked before the store is opened, so bad input leaves nothing open behind it.
+  const runwayOptions = retention === undefined ? {} : { retention: parseDuration(retention, "retention") };
   let runway: Runway<T> | null = null;
   // The store's own trouble (a lost connection) reaches the runway's warning event.
   const onWarning = (message: string) => (runway ? runway.emit("warning", { message }) : process.emitWarning(message, "RunwayWarning"));
   const store = typeof db === "object" && db !== null ? db : openStore(db, { onWarning, ...storeOptions });
-  runway = new Runway<T>(store);
+  runway = new Runway<T>(store, runwayOptions);
   return runway;
 }

@@ -132,6 +132,21 @@ export interface ReapResult {
   cancelled: string[];
 }
 
+/**
+ * The right to run store-wide maintenance (the reaper, cron ticks, table upkeep, pruning), held by
+ * one process per store at a time. A holder that dies lets go at once (the operating system or
+ * the server frees its lock); one that goes silent for a few seconds (frozen, cut off) is replaced.
+ */
+export interface LeaderLease {
+  /**
+   * Takes the lead when it is free, or confirms that this holder still has it: true while it
+   * leads. Call it about once a second; a holder that stops calling is taken to have stalled.
+   */
+  renew(): Promise<boolean>;
+  /** Gives up the lead, if held, and closes what the lease opened. */
+  release(): Promise<void>;
+}
+
 export interface Store {
   readonly dialect: "sqlite" | "postgres";
   /** Where the store lives, for messages (a file path or a URL without its password). */
@@ -167,10 +182,12 @@ export interface Store {
   jobFinishMany(params: { finishes: Finish[]; now?: number; returnJobs?: boolean }): Promise<FinishOutcome[]>;
   jobReapExpired(params: { now?: number }): Promise<ReapResult>;
   /**
-   * Upkeep a busy queue table needs and the database does not do soon enough by itself; workers
-   * call it every few seconds and it returns at once when there is nothing to do.
+   * Upkeep a busy queue table needs and the database does not do soon enough by itself; the
+   * maintenance leader calls it every few seconds and it returns at once when there is nothing to do.
    */
   storeMaintain(params: { now?: number }): Promise<void>;
+  /** A lease on store-wide maintenance for this process; nothing is locked until it is renewed. */
+  maintenanceLeader(params: { onWarning?: (message: string) => void }): LeaderLease;
 
   jobGet(params: { id: string }): Promise<Job | null>;
   jobList(params: JobListParams): Promise<Job[]>;

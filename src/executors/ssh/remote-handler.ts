@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, isAbsolute, relative } from "node:path";
 import type { Job } from "../../core/job.js";
-import { AttemptAborted, type Handler, type JobContext, PermanentFailure, ReleaseJob } from "../../runtime/worker.js";
+import { AttemptAborted, type Handler, type JobContext, PermanentFailure, ReleaseJob } from "../../core/handler.js";
 import { type ShellPayload, type ShellResult, ShellFailure, lastLine, shellLogPath } from "../shell.js";
 import { TransportError } from "./connection.js";
 import { shellQuote, remoteCommand } from "./quote.js";

@@ -13,6 +13,7 @@ import type {
   ClaimResult,
   Finish,
   FinishOutcome,
+  LeaderLease,
   JobListParams,
   Lease,
   LeaseStatus,
@@ -30,6 +31,7 @@ import { type PgContext, openContext } from "./context.js";
 import * as cron from "./cron.js";
 import * as finish from "./finish.js";
 import * as lease from "./lease.js";
+import { postgresMaintenanceLeader } from "./leader.js";
 import { PgListener } from "./listener.js";
 import * as queues from "./queues.js";
 import * as reads from "./read.js";
@@ -56,6 +58,7 @@ export class PostgresStore implements Store {
   readonly schema: string;
   private readonly cx: PgContext;
   private readonly listener: PgListener;
+  private readonly warn: (message: string) => void;
   private closed = false;
 
   constructor(opts: PostgresStoreOptions) {
@@ -63,8 +66,8 @@ export class PostgresStore implements Store {
     this.cx = cx;
     this.schema = cx.schema;
     this.location = cx.where.display;
-    const warn = opts.onWarning ?? ((m: string) => process.emitWarning(m, "RunwayWarning"));
-    this.listener = new PgListener(cx.where.config, cx.channel, opts.pollIntervalMs ?? 500, warn);
+    this.warn = opts.onWarning ?? ((m: string) => process.emitWarning(m, "RunwayWarning"));
+    this.listener = new PgListener(cx.where.config, cx.channel, opts.pollIntervalMs ?? 500, this.warn);
   }
 
   async close(): Promise<void> {
@@ -105,6 +108,9 @@ export class PostgresStore implements Store {
   }
   jobFinishMany(p: { finishes: Finish[]; now?: number; returnJobs?: boolean }): Promise<FinishOutcome[]> {
     return finish.jobFinishMany(this.cx, p);
+  }
+  maintenanceLeader(p: { onWarning?: (message: string) => void }): LeaderLease {
+    return postgresMaintenanceLeader(this.cx.where, p.onWarning ?? this.warn);
   }
   jobReapExpired(p: { now?: number }): Promise<ReapResult> {
     return finish.jobReapExpired(this.cx, p);

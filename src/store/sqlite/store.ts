@@ -14,6 +14,7 @@ import * as claim from "./claim.js";
 import { SqliteContext, type SqliteStoreOptions } from "./context.js";
 import * as cron from "./cron.js";
 import * as finish from "./finish.js";
+import { sqliteMaintenanceLeader } from "./leader.js";
 import * as lease from "./lease.js";
 import * as queues from "./queues.js";
 import * as read from "./read.js";
@@ -71,6 +72,9 @@ export class SqliteStore implements S.Store {
   }
   async jobFinishMany(p: { finishes: Finish[]; now?: number; returnJobs?: boolean }): Promise<S.FinishOutcome[]> {
     return finish.jobFinishMany(this.cx, p);
+  }
+  maintenanceLeader(p: { onWarning?: (message: string) => void }): S.LeaderLease {
+    return sqliteMaintenanceLeader(this.location, p.onWarning);
   }
   async jobReapExpired(p: { now?: number }): Promise<S.ReapResult> {
     return finish.jobReapExpired(this.cx, p);
