@@ -2,6 +2,7 @@
  * The built CLI, run as a user runs it: child processes against a temporary RUNWAY_HOME and a
  * SQLite file, real shell commands, real exit codes.
  */
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { BIN, type Run, cli as runCli } from "../helpers/cli.js";
@@ -45,6 +46,29 @@ describe("runway CLI", () => {
     const human = await runway("show", jobId);
     expect(human.stdout).toMatch(/exit code\s+0/);
     expect(human.stdout).toContain("hello from runway");
+  });
+
+  it("runway retry of a failed job starts a new attempt: show lists each run once, logs prints the latest, each has its own log file", async () => {
+    const runway = freshCli();
+    const jobId = id(await runway("add", "--", "sh", "-c", 'n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; echo "run $n"; exit 1'));
+    for (let round = 1; round <= 3; round++) {
+      if (round > 1) expect((await runway("retry", jobId)).code).toBe(0);
+      expect((await runway("worker", "--until-empty")).code).toBe(1);
+    }
+    const show = JSON.parse((await runway("show", jobId, "--json")).stdout);
+    expect(show).toMatchObject({ status: "failed", attempts: 1, attempt: 3 });
+    expect(show.attemptsLog.map((a: { attempt: number; outcome: string }) => [a.attempt, a.outcome])).toEqual([
+      [1, "failed"],
+      [2, "failed"],
+      [3, "failed"],
+    ]);
+    const human = (await runway("show", jobId)).stdout;
+    for (const n of [1, 2, 3]) expect(human.match(new RegExp(`attempt ${n}:`, "g"))).toHaveLength(1);
+    const logs = (await runway("logs", jobId)).stdout;
+    expect(logs).toContain("run 3");
+    expect(logs).not.toContain("run 1");
+    expect((await runway("logs", jobId, "--attempt", "1")).stdout).toContain("run 1");
+    expect(readdirSync(join(tmp.dir, "home", "logs", jobId)).sort()).toEqual(["1.log", "2.log", "3.log"]);
   });
 
   it("a failing command is retried, then fails with its exit code; wait says so", async () => {
