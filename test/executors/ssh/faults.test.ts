@@ -134,9 +134,12 @@ describe("runs on the server: the fault matrix", () => {
 
   it("launching the same run twice starts it once; a full target says busy", async () => {
     const b = box({ concurrency: 1 });
-    await launch(b, "once-1", `echo ran >> ${join(b.server, "..", "count")}; sleep 1\n`);
+    // The job runs until the test lets it go, so "busy" never depends on how fast a launch is.
+    const go = join(b.server, "..", "go");
+    await launch(b, "once-1", `echo ran >> ${join(b.server, "..", "count")}; while [ ! -e ${go} ]; do sleep 0.05; done\n`);
     expect(await b.client.launch({ runId: "once-1", script: "echo again\n", snapshot: false })).toMatchObject({ state: "already" });
     expect(await b.client.launch({ runId: "second-1", script: "true\n", snapshot: false })).toEqual({ state: "busy", running: 1 });
+    writeFileSync(go, "");
     await ended(b, "once-1");
     expect(readFileSync(join(b.server, "..", "count"), "utf8")).toBe("ran\n");
   });

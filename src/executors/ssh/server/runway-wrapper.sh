@@ -87,13 +87,16 @@ fi
 # The job gets its own session and process group (pgid = $CHILD); the recorder shell leading it
 # catches TERM/INT/HUP (so it outlives a signal to the group and writes the exit code) while the
 # job keeps the default actions. Its argv0 "runway-job-<id>" marks the group as this run's.
+# The recorder writes job.pgid itself, once it leads its own session: until then it is still in
+# the wrapper's group, and a hangup to the pane (the wrapper killed) would take it down too.
 setsid bash -c 'trap : TERM INT HUP
+  echo "$$" >"$2/.job.pgid.tmp" && mv -f "$2/.job.pgid.tmp" "$2/job.pgid"
   bash "$1" >>"$2/output.log" 2>&1 </dev/null
   rc=$?
   echo "$rc" >"$2/.exit_code.tmp" && mv -f "$2/.exit_code.tmp" "$2/exit_code"
   exit "$rc"' "runway-job-$ID" "$RUN_DIR/cmd.sh" "$RUN_DIR" &
 CHILD=$!
-echo "$CHILD" >"$RUN_DIR/job.pgid"
+while [ ! -s "$RUN_DIR/job.pgid" ] && kill -0 "$CHILD" 2>/dev/null; do sleep 0.01; done
 sql "UPDATE runs SET job_pgid=$CHILD WHERE run_id='$ID';"
 
 # wait returns early when a trapped signal arrives; only the child's own end counts.
