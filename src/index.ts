@@ -16,6 +16,6 @@ export { RunwayError, ValidationError, NotFoundError, ConflictError, StoreUnavai
 export type { Store, QueueStats, MoveTarget, JobListParams, ClaimedJob, Finish, FinishOutcome } from "./store/store.js";
 export { openStore, resolveDbLocation, runwayHome } from "./store/open-store.js";
 export { SqliteStore, type SqliteStoreOptions } from "./store/sqlite/store.js";
-export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/postgres-store.js";
+export { PostgresStore, type PostgresStoreOptions } from "./store/postgres/store.js";
 export type { CronSpec, CronSchedule } from "./core/cron.js";
 export { shellHandler, ShellFailure, shellLogPath, type ShellPayload, type ShellResult, type ShellOptions } from "./executors/shell.js";

@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { PostgresStore } from "./postgres/postgres-store.js";
+import { PostgresStore } from "./postgres/store.js";
 import { SqliteStore, type SqliteStoreOptions } from "./sqlite/store.js";
 import type { Store } from "./store.js";
 

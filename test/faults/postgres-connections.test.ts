@@ -7,7 +7,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { PostgresStore } from "../../src/store/postgres/store.js";
 import { PG_URL, dropSchema, freshSchema, requirePostgres } from "../helpers/pg.js";
 import { addJobs, assertBuilt, children, exited, killChildren, readLog, runCounts, startWorker, until } from "../helpers/processes.js";
 import { tempDir } from "../helpers/tmp.js";

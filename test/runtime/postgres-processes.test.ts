@@ -6,7 +6,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { prepareJobs } from "../../src/core/spec.js";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { PostgresStore } from "../../src/store/postgres/store.js";
 import { PG_URL, dropSchema, freshSchema, requirePostgres } from "../helpers/pg.js";
 import { addJobs, assertBuilt, children, exited, expectCrashRecovered, killChildren, readLog, runCounts, startWorker, until } from "../helpers/processes.js";
 import { tempDir } from "../helpers/tmp.js";

@@ -6,7 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Job, type Runway, open } from "../../src/index.js";
 import { loadSchemaMigrations } from "../../src/store/postgres/connection.js";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { PostgresStore } from "../../src/store/postgres/store.js";
 import { PG_URL, dropSchema, freshSchema, requirePostgres } from "../helpers/pg.js";
 import { until } from "../helpers/processes.js";
 

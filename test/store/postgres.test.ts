@@ -1,7 +1,7 @@
 import pg from "pg";
 import { beforeAll, describe, expect, it } from "vitest";
 import { prepareJobs } from "../../src/core/spec.js";
-import { PostgresStore } from "../../src/store/postgres/postgres-store.js";
+import { PostgresStore } from "../../src/store/postgres/store.js";
 import { PG_URL, dropSchema, freshSchema, requirePostgres } from "../helpers/pg.js";
 import { runStoreConformance } from "./conformance/index.js";
 
