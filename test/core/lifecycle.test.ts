@@ -17,6 +17,7 @@ import {
   planSkip,
   positionAtTop,
   positionBeside,
+  reapReadsLossHistory,
   spreadPositions,
 } from "../../src/core/lifecycle/index.js";
 import { prepareJobs } from "../../src/core/spec.js";
@@ -111,6 +112,12 @@ describe("the reaper", () => {
   it("a run still open on its target costs nothing however often its watcher died", () => {
     const j = running({ attempt: 2, remote: { runId: "r", attempt: 2, launchedAt: NOW } });
     expect(planReap(j, { lostBefore: true, ...noRules }).patch.status).toBe("queued");
+  });
+
+  it("asks the store for the job's loss history only when the decision depends on it", () => {
+    expect(reapReadsLossHistory(running())).toBe(true);
+    expect(reapReadsLossHistory(running({ abortRequested: "cancel" }))).toBe(false);
+    expect(reapReadsLossHistory(running({ attempt: 2, remote: { runId: "r", attempt: 2, launchedAt: NOW } }))).toBe(false);
   });
 
   it("honours a pending cancel or stop", () => {

@@ -187,6 +187,11 @@ export function planReap(job: StoredJob, p: { lostBefore: boolean; rules: readon
   return planFailure(job, { error: LOST_ERROR, retryable: true, immediate: true, outcome: "lost", rules: p.rules, now: p.now });
 }
 
+/** Whether planReap will read `lostBefore` for this job: a store need not look the history up otherwise. */
+export function reapReadsLossHistory(job: StoredJob): boolean {
+  return job.abortRequested === null && !remoteRunOpen(job);
+}
+
 /** True when the job's latest launch on a target belongs to the attempt it is in. */
 export function remoteRunOpen(job: Pick<StoredJob, "remote" | "attempt">): boolean {
   return job.remote !== null && job.remote.attempt === job.attempt;

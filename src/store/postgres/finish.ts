@@ -3,7 +3,7 @@
  * drain's hot path), anything else as core's plan for the locked row; and the reaper, which ends
  * attempts whose lease expired.
  */
-import { type Finish, outcomeOf, planFinish, planReap } from "../../core/lifecycle/index.js";
+import { type Finish, outcomeOf, planFinish, planReap, reapReadsLossHistory } from "../../core/lifecycle/index.js";
 import type { EscalationRule } from "../../core/job.js";
 import { encodePayload } from "../../core/spec.js";
 import { JOB_COLUMNS, type JobRow, toJob, toJobRaw, toStoredJob } from "../rows.js";
@@ -201,7 +201,7 @@ export async function jobReapExpired(cx: PgContext, params: { now?: number }): P
       )[0];
       if (!r) continue;
       const job = toStoredJob(r);
-      const plan = planReap(job, { lostBefore: await lostBefore(cx, c, r.id), rules, now });
+      const plan = planReap(job, { lostBefore: reapReadsLossHistory(job) && (await lostBefore(cx, c, r.id)), rules, now });
       await applyPlan(cx, c, plan, now);
       const { status } = outcomeOf(plan, job.status);
       (status === "cancelled" ? out.cancelled : status === "failed" ? out.failed : out.requeued).push(r.id);

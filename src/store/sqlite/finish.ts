@@ -4,7 +4,7 @@
  * does to the job is core's plan; completions of a batch take a path of their own, the drain's.
  */
 import type { EscalationRule } from "../../core/job.js";
-import { type Finish, planFinish, planReap } from "../../core/lifecycle/index.js";
+import { type Finish, planFinish, planReap, reapReadsLossHistory } from "../../core/lifecycle/index.js";
 import { encodePayload } from "../../core/spec.js";
 import { type JobRow, toStoredJob } from "../rows.js";
 import type { ClaimParams, ClaimResult, FinishOutcome, ReapResult } from "../store.js";
@@ -119,8 +119,10 @@ export function jobReapExpired(cx: SqliteContext, params: { now?: number }): Rea
         .stmt("SELECT * FROM jobs WHERE id = ? AND lease_token = ? AND status = 'running' AND lease_expires_at < ?")
         .get(e.id, e.lease_token, now) as JobRow | undefined;
       if (!r) continue;
-      const lostBefore = cx.stmt("SELECT 1 FROM job_attempts WHERE job_id = ? AND outcome = 'lost' LIMIT 1").get(r.id) !== undefined;
-      const status = applyPlan(cx, planReap(toStoredJob(r), { lostBefore, rules, now }), now).status;
+      const job = toStoredJob(r);
+      const lostBefore =
+        reapReadsLossHistory(job) && cx.stmt("SELECT 1 FROM job_attempts WHERE job_id = ? AND outcome = 'lost' LIMIT 1").get(r.id) !== undefined;
+      const status = applyPlan(cx, planReap(job, { lostBefore, rules, now }), now).status;
       if (status === "cancelled") out.cancelled.push(r.id);
       else if (status === "failed") out.failed.push(r.id);
       else out.requeued.push(r.id);
