@@ -2,7 +2,7 @@
 import { ValidationError } from "../errors.js";
 import { DOOMED_STATUSES, type JobStatus } from "../job.js";
 import type { NewJob } from "../spec.js";
-import { readyStatus } from "../transitions.js";
+import { readyStatus } from "./decide.js";
 
 export interface DepPlace {
   status: JobStatus;

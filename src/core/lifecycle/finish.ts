@@ -2,7 +2,7 @@
 import type { Attempt, EscalationRule } from "../job.js";
 import { priorityRank } from "../priority.js";
 import { type NewJob, encodePayload, newJobId } from "../spec.js";
-import { decideFailure, matchEscalation } from "../transitions.js";
+import { decideFailure, matchEscalation } from "./decide.js";
 import type { Plan, StoredJob } from "./plan.js";
 
 /** What a worker asks for when an attempt ends. */

@@ -1,7 +1,7 @@
 /** What a person does to a job that is not theirs to run: cancel, skip, requeue, move. */
 import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import { DOOMED_STATUSES, type JobStatus, WAITING_STATUSES } from "../job.js";
-import { readyStatus } from "../transitions.js";
+import { readyStatus } from "./decide.js";
 import { skipReason } from "./finish.js";
 import type { Plan, StoredJob } from "./plan.js";
 

@@ -1,6 +1,6 @@
-/** Pure decisions about what a job's status becomes; both stores apply them inside their transactions. */
-import { type Backoff, backoffDelay } from "./backoff.js";
-import type { EscalationRule, JobStatus } from "./job.js";
+/** The decisions the plans are made of: retry, escalate or fail; which escalation rule applies; where a job re-enters its queue. */
+import { type Backoff, backoffDelay } from "../backoff.js";
+import type { EscalationRule, JobStatus } from "../job.js";
 
 export type FailureDecision =
   | { action: "retry"; runAt: number; status: "queued" | "scheduled" }
